@@ -1,0 +1,7 @@
+"""The shared cache layer: named, bounded, TTL'd caches on top of aiocache."""
+
+from .memory import BoundedMemoryCache
+from .named import Cache, CacheStats, Ttl
+from .registry import CacheRegistry, OrjsonSerializer
+
+__all__ = ["BoundedMemoryCache", "Cache", "CacheRegistry", "CacheStats", "OrjsonSerializer", "Ttl"]

@@ -1,0 +1,84 @@
+"""Builds the named caches on the backend that CACHE_URL names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiocache import RedisCache
+from aiocache.serializers import BaseSerializer
+
+from .memory import BoundedMemoryCache
+from .named import Cache
+
+__all__ = ["CacheRegistry", "OrjsonSerializer"]
+
+
+class OrjsonSerializer(BaseSerializer):
+    """Bytes in and out: orjson is several times faster than the json module."""
+
+    DEFAULT_ENCODING = None
+
+    def dumps(self, value: Any) -> bytes:
+        return orjson.dumps(value)
+
+    def loads(self, value: bytes | None) -> Any:
+        return None if value is None else orjson.loads(value)
+
+
+class CacheRegistry:
+    """`memory://` gives each cache its own bounded store; `redis://` shares one pool.
+
+    On Redis an entry cap is Redis' own memory policy (maxmemory, allkeys-lru),
+    so `max_entries` applies to memory caches only.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "mpc", redis_timeout: float = 1.0, redis_pool_size: int = 50) -> None:
+        parts = urlsplit(url)
+        self._prefix = prefix
+        self._caches: dict[str, Cache[Any]] = {}
+        self._redis: RedisCache | None = None
+        if parts.scheme == "redis":
+            self._redis = RedisCache(
+                serializer=OrjsonSerializer(),
+                endpoint=parts.hostname or "127.0.0.1",
+                port=parts.port or 6379,
+                db=int(parts.path.lstrip("/") or 0),
+                password=parts.password,
+                pool_max_size=redis_pool_size,
+                create_connection_timeout=redis_timeout,
+                timeout=redis_timeout,
+            )
+        elif parts.scheme != "memory":
+            raise ValueError(f"unsupported cache URL scheme: {parts.scheme!r}")
+
+    @property
+    def backend_name(self) -> str:
+        return "redis" if self._redis is not None else "memory"
+
+    def create(self, name: str, *, ttl: float, max_entries: int) -> Cache[Any]:
+        if name in self._caches:
+            raise ValueError(f"cache {name!r} exists already")
+        if self._redis is not None:
+            cache: Cache[Any] = Cache(name, self._redis, ttl, namespace=f"{self._prefix}:{name}:")
+        else:
+            cache = Cache(name, BoundedMemoryCache(max_entries), ttl)
+        self._caches[name] = cache
+        return cache
+
+    def __getitem__(self, name: str) -> Cache[Any]:
+        return self._caches[name]
+
+    def __iter__(self) -> Iterator[Cache[Any]]:
+        return iter(self._caches.values())
+
+    def sweep(self) -> int:
+        return sum(cache.sweep() for cache in self._caches.values())
+
+    async def close(self) -> None:
+        for cache in self._caches.values():
+            await cache.close()
+        if self._redis is not None:
+            await self._redis.close()
