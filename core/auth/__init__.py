@@ -1,0 +1,8 @@
+"""Who is calling: identity providers and the cached token validator."""
+
+from .identity import IdentityProvider, Principal, TokenGrant
+from .ledewire import LedeWireIdentity
+from .local import LocalIdentity
+from .tokens import TokenValidator
+
+__all__ = ["IdentityProvider", "LedeWireIdentity", "LocalIdentity", "Principal", "TokenGrant", "TokenValidator"]
