@@ -1,0 +1,40 @@
+"""The bearer-token gate in front of every /api route that needs a user."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from core.errors import Unauthorized, UpstreamError, UpstreamUnavailable
+
+from .keys import principal_key, token_validator_key
+
+__all__ = ["auth_middleware"]
+
+_PUBLIC_PATHS = frozenset({"/api/health"})
+_PUBLIC_PREFIXES = ("/api/auth/",)
+
+
+def needs_token(path: str) -> bool:
+    return path.startswith("/api/") and path not in _PUBLIC_PATHS and not path.startswith(_PUBLIC_PREFIXES)
+
+
+def bearer_token(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("an Authorization: Bearer <token> header is required")
+    return token
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Unrouted requests fall through, so they answer 404 or 405 rather than 401.
+    if request.match_info.http_exception is None and needs_token(request.path):
+        validator = request.config_dict[token_validator_key]
+        try:
+            request[principal_key] = await validator.authenticate(bearer_token(request))
+        except UpstreamError as exc:
+            # Whatever failed upstream, to the caller the service cannot check tokens now.
+            raise UpstreamUnavailable(exc.service, f"cannot validate the token now ({exc.detail})") from None
+    return await handler(request)

@@ -1,0 +1,36 @@
+"""Every typed key for app and request state, in one place."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from core.auth import IdentityProvider, Principal, TokenValidator
+from core.cache import CacheRegistry
+
+from .background import Sweepable
+from .metrics import Metrics
+from .settings import Settings
+
+__all__ = [
+    "caches_key",
+    "http_session_key",
+    "identity_key",
+    "metrics_key",
+    "principal_key",
+    "request_id_key",
+    "settings_key",
+    "sweepables_key",
+    "token_validator_key",
+]
+
+settings_key = web.AppKey("settings", Settings)
+metrics_key = web.AppKey("metrics", Metrics)
+http_session_key = web.AppKey("http_session", aiohttp.ClientSession)
+caches_key = web.AppKey("caches", CacheRegistry)
+identity_key = web.AppKey("identity", IdentityProvider)
+token_validator_key = web.AppKey("token_validator", TokenValidator)
+sweepables_key = web.AppKey("sweepables", list[Sweepable])
+
+principal_key = web.RequestKey("principal", Principal)
+request_id_key = web.RequestKey("request_id", str)

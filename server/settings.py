@@ -1,0 +1,164 @@
+"""Settings: read from the environment once, validated, then frozen."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["Settings", "SettingsError"]
+
+
+class SettingsError(ValueError):
+    """One bad variable; the message is the single line start-up prints."""
+
+
+Parser = Callable[[str], Any]
+
+
+def _integer(low: int, high: int) -> Parser:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _seconds(low: float = 0.001, high: float = 86_400 * 30) -> Parser:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+        if not low <= value <= high:  # also refuses nan
+            raise ValueError(f"must be a number of seconds between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def _choice(*options: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _url(*schemes: str) -> Parser:
+    def parse(raw: str) -> str:
+        parts = urlsplit(raw.strip())
+        if parts.scheme not in schemes or (parts.scheme != "memory" and not parts.hostname):
+            raise ValueError(f"must be a {' or '.join(s + '://' for s in schemes)} URL")
+        if parts.scheme == "redis" and parts.path.strip("/") and not parts.path.strip("/").isdigit():
+            raise ValueError("the Redis database must be a number, as in redis://host:6379/0")
+        return raw.strip()
+
+    return parse
+
+
+def _secret(raw: str) -> str:
+    # Shorter HMAC keys are brute-forceable (RFC 7518 3.2 asks for at least the hash size).
+    if len(raw.encode()) < 32:
+        raise ValueError("must be at least 32 bytes")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in logging.getLevelNamesMapping():
+        raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return value
+
+
+def _text(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+def _setting(default: Any, parse: Parser, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"parse": parse, "secret": secret})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Each field is read from the upper-cased environment variable of its name."""
+
+    host: str = _setting("127.0.0.1", _text)
+    port: int = _setting(8080, _integer(0, 65535))
+    log_level: str = _setting("INFO", _log_level)
+    access_log: bool = _setting(True, _boolean)
+    max_body_bytes: int = _setting(1024 * 1024, _integer(1024, 64 * 1024 * 1024))
+    shutdown_timeout: float = _setting(10.0, _seconds(0.1, 600))
+
+    cache_url: str = _setting("memory://", _url("memory", "redis"))
+    cache_prefix: str = _setting("mpc", _text)
+    cache_sweep_interval: float = _setting(60.0, _seconds())
+    redis_timeout: float = _setting(1.0, _seconds(0.01, 60))
+    redis_pool_size: int = _setting(50, _integer(1, 10_000))
+
+    token_cache_ttl: float = _setting(300.0, _seconds())
+    token_cache_max: int = _setting(10_000, _integer(1, 10_000_000))
+    token_rejection_ttl: float = _setting(30.0, _seconds(0.001, 30))
+    search_cache_ttl: float = _setting(300.0, _seconds())
+    search_cache_max: int = _setting(1_000, _integer(1, 1_000_000))
+    report_cache_ttl: float = _setting(600.0, _seconds())
+    report_cache_max: int = _setting(200, _integer(1, 100_000))
+
+    conversation_max_messages: int = _setting(50, _integer(1, 10_000))
+    conversation_max_users: int = _setting(1_000, _integer(1, 1_000_000))
+    conversation_idle_ttl: float = _setting(3600.0, _seconds())
+    report_concurrency: int = _setting(3, _integer(1, 64))
+
+    auth_mode: str = _setting("local", _choice("local", "ledewire"))
+    auth_jwt_secret: str | None = _setting(None, _secret, secret=True)
+    local_token_ttl: int = _setting(1800, _integer(60, 86_400 * 30))
+    local_max_accounts: int = _setting(10_000, _integer(1, 10_000_000))
+    ledewire_api_url: str | None = _setting(None, _url("http", "https"))
+
+    upstream_timeout: float = _setting(10.0, _seconds(0.01, 600))
+    upstream_connect_timeout: float = _setting(3.0, _seconds(0.01, 60))
+    upstream_pool_size: int = _setting(100, _integer(1, 10_000))
+    auth_upstream_timeout: float = _setting(5.0, _seconds(0.01, 60))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse every known variable; the first bad one raises SettingsError."""
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            name = spec.name.upper()
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[spec.name] = spec.metadata["parse"](raw)
+            except ValueError as exc:
+                shown = "<hidden>" if spec.metadata["secret"] else repr(raw)
+                raise SettingsError(f"{name}={shown}: {exc}") from None
+        settings = cls(**values)
+        settings._check_together()
+        return settings
+
+    def _check_together(self) -> None:
+        if self.auth_mode == "ledewire" and not self.ledewire_api_url:
+            raise SettingsError("AUTH_MODE='ledewire' needs LEDEWIRE_API_URL")
