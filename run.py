@@ -14,7 +14,9 @@ from server.request_id import RequestIdAccessLogger
 
 
 def banner(settings: Settings, url: str) -> str:
-    lines = [f"micropaymentcrawler listening on {url}  (auth: {settings.auth_mode}, cache: {settings.cache_url.partition(":")[0]})"]
+    # Only the scheme: a Redis URL may hold a password.
+    cache = settings.cache_url.partition(":")[0]
+    lines = [f"micropaymentcrawler listening on {url}  (auth: {settings.auth_mode}, cache: {cache})"]
     if settings.auth_mode == "local" and settings.auth_jwt_secret is None:
         lines += [
             "Get a token (local accounts live in memory until the server stops):",

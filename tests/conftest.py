@@ -1,0 +1,65 @@
+"""Fixtures: the real app built from settings, and fake upstreams as real servers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
+
+from server import Settings, create_app
+from tests.fakes.ledewire import FakeLedeWire
+
+TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
+
+AppClient = Callable[..., Awaitable[TestClient]]
+
+
+def settings_from(**env: Any) -> Settings:
+    """Settings as the service reads them, from upper-cased environment names."""
+    return Settings.from_env({name.upper(): str(value) for name, value in env.items()})
+
+
+@pytest.fixture
+def app_client(aiohttp_client: Any) -> AppClient:
+    """Build the real app from environment-style settings and return a client for it."""
+
+    async def build(**env: Any) -> TestClient:
+        env.setdefault("auth_jwt_secret", TEST_SECRET)
+        return await aiohttp_client(create_app(settings_from(**env)))
+
+    return build
+
+
+@pytest.fixture
+async def fake_ledewire(aiohttp_server: Any) -> FakeLedeWire:
+    fake = FakeLedeWire()
+    server: TestServer = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url(""))
+    return fake
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening: connections to it are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def metric(client: TestClient, name: str, **labels: str) -> float | None:
+    """One sample's value from /metrics, read as Prometheus would."""
+    response = await client.get("/metrics")
+    assert response.status == 200
+    for family in text_string_to_metric_families(await response.text()):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
