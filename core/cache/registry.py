@@ -13,7 +13,7 @@ from aiocache.serializers import BaseSerializer
 from .memory import BoundedMemoryCache
 from .named import Cache
 
-__all__ = ["CacheRegistry", "OrjsonSerializer"]
+__all__ = ["CacheRegistry", "OrjsonSerializer", "RedisBackend"]
 
 
 class OrjsonSerializer(BaseSerializer):
@@ -28,6 +28,24 @@ class OrjsonSerializer(BaseSerializer):
         return None if value is None else orjson.loads(value)
 
 
+class RedisBackend(RedisCache):
+    """aiocache's Redis backend, on redis-py's current API.
+
+    aiocache 0.12 writes with SETEX/PSETEX and closes with close(), which newer
+    redis-py deprecates; SET with PX is the same atomic write, in milliseconds.
+    """
+
+    async def _set(self, key: str, value: Any, ttl: float | None = None, _cas_token: Any = None, _conn: Any = None) -> Any:
+        if _cas_token is not None:
+            return await super()._set(key, value, ttl=ttl, _cas_token=_cas_token, _conn=_conn)
+        if ttl is None:
+            return await self.client.set(key, value)
+        return await self.client.set(key, value, px=max(1, int(ttl * 1000)))
+
+    async def _close(self, *args: Any, _conn: Any = None, **kwargs: Any) -> None:
+        await self.client.aclose()
+
+
 class CacheRegistry:
     """`memory://` gives each cache its own bounded store; `redis://` shares one pool.
 
@@ -39,9 +57,9 @@ class CacheRegistry:
         parts = urlsplit(url)
         self._prefix = prefix
         self._caches: dict[str, Cache[Any]] = {}
-        self._redis: RedisCache | None = None
+        self._redis: RedisBackend | None = None
         if parts.scheme == "redis":
-            self._redis = RedisCache(
+            self._redis = RedisBackend(
                 serializer=OrjsonSerializer(),
                 endpoint=parts.hostname or "127.0.0.1",
                 port=parts.port or 6379,
@@ -62,7 +80,8 @@ class CacheRegistry:
         if name in self._caches:
             raise ValueError(f"cache {name!r} exists already")
         if self._redis is not None:
-            cache: Cache[Any] = Cache(name, self._redis, ttl, namespace=f"{self._prefix}:{name}:")
+            # Keys become "<prefix>:<name>:<key>"; aiocache's Redis backend adds the last ":".
+            cache: Cache[Any] = Cache(name, self._redis, ttl, namespace=f"{self._prefix}:{name}")
         else:
             cache = Cache(name, BoundedMemoryCache(max_entries), ttl)
         self._caches[name] = cache
