@@ -74,44 +74,46 @@ async def test_ttl_may_be_chosen_from_the_value():
     assert cache.stats.entries == 0
 
 
+class GatedFactory:
+    """A factory that counts its calls and holds every call until released."""
+
+    def __init__(self, outcome: object) -> None:
+        self.outcome = outcome
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self) -> object:
+        self.calls += 1
+        await self.release.wait()
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+
+async def concurrent_fills(cache: Cache[object], factory: GatedFactory, waiters: int) -> list[object]:
+    tasks = [asyncio.create_task(cache.get_or_compute("k", factory)) for _ in range(waiters)]
+    await asyncio.sleep(0)
+    factory.release.set()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def test_concurrent_misses_run_the_factory_once():
     cache = memory_cache()
-    calls = 0
-    release = asyncio.Event()
+    factory = GatedFactory("computed")
 
-    async def factory() -> str:
-        nonlocal calls
-        calls += 1
-        await release.wait()
-        return "computed"
-
-    waiters = [asyncio.create_task(cache.get_or_compute("k", factory)) for _ in range(50)]
-    await asyncio.sleep(0)
-    release.set()
-
-    assert await asyncio.gather(*waiters) == ["computed"] * 50
-    assert calls == 1
+    assert await concurrent_fills(cache, factory, 50) == ["computed"] * 50
+    assert factory.calls == 1
     assert await cache.get_or_compute("k", factory) == "computed"
-    assert calls == 1
+    assert factory.calls == 1
 
 
 async def test_a_failing_factory_reaches_every_waiter_and_caches_nothing():
     cache = memory_cache()
-    calls = 0
-    release = asyncio.Event()
+    factory = GatedFactory(LookupError("upstream said no"))
 
-    async def failing() -> str:
-        nonlocal calls
-        calls += 1
-        await release.wait()
-        raise LookupError("upstream said no")
+    results = await concurrent_fills(cache, factory, 10)
 
-    waiters = [asyncio.create_task(cache.get_or_compute("k", failing)) for _ in range(10)]
-    await asyncio.sleep(0)
-    release.set()
-    results = await asyncio.gather(*waiters, return_exceptions=True)
-
-    assert calls == 1
+    assert factory.calls == 1
     assert all(isinstance(result, LookupError) for result in results)
     assert cache.stats.entries == 0
 
