@@ -37,7 +37,24 @@ class BoundedMemoryCache(BaseCache):
     def __len__(self) -> int:
         return len(self._entries)
 
+    async def get(  # type: ignore[override]
+        self, key: str, default: Any = None, loads_fn: Any = None, namespace: str | None = None, _conn: Any = None
+    ) -> Any:
+        """aiocache's `get`, minus its wrappers.
+
+        Those wrappers (an environment lookup, the timeout, plugin hooks, a debug
+        log) cost about 2.7 of a hit's 2.8 µs, and guard nothing for a store that
+        does no I/O and has no plugins. This is the token check of every request.
+        """
+        value = self._lookup(self.build_key(key, namespace=namespace))
+        if value is None:
+            return default
+        return loads_fn(value) if loads_fn is not None else value
+
     async def _get(self, key: str, encoding: str | None = "utf-8", _conn: Any = None) -> Any:
+        return self._lookup(key)
+
+    def _lookup(self, key: str) -> Any:
         entry = self._entries.get(key)
         if entry is None:
             return None
