@@ -206,3 +206,25 @@ async def test_login_with_identity_service_down_gives_503(app_client, fake_ledew
     assert response.status == 503
     assert (await response.json())["error"]["code"] == "upstream_unavailable"
 
+
+
+async def test_identity_service_rate_limit_passes_on_as_429(app_client, fake_ledewire):
+    client = await ledewire_client(app_client, fake_ledewire)
+    fake_ledewire.outage_status = 429
+    fake_ledewire.outage_headers = {"Retry-After": "7"}
+
+    response = await client.post("/api/auth/login", json={"email": "a@example.org", "password": "whatever12"})
+
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "7"
+    assert (await response.json())["error"]["code"] == "rate_limited"
+
+
+async def test_identity_service_answering_outside_its_protocol_is_502(app_client, fake_ledewire):
+    client = await ledewire_client(app_client, fake_ledewire)
+    fake_ledewire.garbled = True
+
+    response = await client.post("/api/auth/login", json={"email": "a@example.org", "password": "whatever12"})
+
+    assert response.status == 502
+    assert (await response.json())["error"]["code"] == "upstream_bad_response"

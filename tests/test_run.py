@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def test_dev_server_serves_and_prints_how_to_get_a_token():
     env = {name: value for name, value in os.environ.items() if name != "AUTH_JWT_SECRET"}
-    env.update(PORT="0", ACCESS_LOG="false")
+    env.update(PORT="0", ACCESS_LOG="true", LOG_LEVEL="INFO")
     process = subprocess.Popen(
         [sys.executable, "run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -27,7 +27,7 @@ async def test_dev_server_serves_and_prints_how_to_get_a_token():
         assert "/api/auth/signup" in hints[1] and "/api/auth/login" in hints[2]
 
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"{url}/api/health") as response:
+            async with session.get(f"{url}/api/health", headers={"X-Request-ID": "run-test-1"}) as response:
                 assert response.status == 200
                 assert (await response.json())["status"] == "ok"
             credentials = {"email": "you@example.org", "password": "correct horse battery"}
@@ -38,7 +38,9 @@ async def test_dev_server_serves_and_prints_how_to_get_a_token():
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
-        assert "tokens will not survive a restart" in process.stderr.read()
+        log = process.stderr.read()
+        assert "tokens will not survive a restart" in log
+        assert re.search(r'"GET /api/health" 200 \d+ [\d.]+ms rid=run-test-1', log)
     finally:
         if process.poll() is None:
             process.kill()

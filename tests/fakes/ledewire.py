@@ -25,6 +25,8 @@ class FakeLedeWire:
         self.url = ""  # set once the server is listening
         self.latency = 0.0
         self.outage_status: int | None = None
+        self.outage_headers: dict[str, str] = {}
+        self.garbled = False  # answer 200 with an HTML page instead of JSON
         self.balance_calls = 0
         self.login_calls = 0
         self.accounts: dict[str, tuple[str, str]] = {}  # email -> (password, user_id)
@@ -54,7 +56,9 @@ class FakeLedeWire:
         if self.latency:
             await asyncio.sleep(self.latency)
         if self.outage_status is not None:
-            return web.json_response({"error": "unavailable"}, status=self.outage_status)
+            return web.json_response({"error": "unavailable"}, status=self.outage_status, headers=self.outage_headers)
+        if self.garbled:
+            return web.Response(text="<html>maintenance</html>", content_type="text/html")
         return None
 
     async def _balance(self, request: web.Request) -> web.Response:
