@@ -54,6 +54,8 @@ class CapacityExceeded(ServiceError):
 
 
 class UpstreamError(ServiceError):
+    """An upstream failed: unreachable, or it kept failing after our retries (a bad gateway)."""
+
     def __init__(self, service: str, message: str) -> None:
         super().__init__(f"{service}: {message}")
         self.service = service
@@ -61,7 +63,7 @@ class UpstreamError(ServiceError):
 
 
 class UpstreamUnavailable(UpstreamError):
-    """Connection refused, reset, or a 5xx: the upstream is down for now."""
+    """An upstream this service cannot work without (identity) is down for now."""
 
 
 class UpstreamTimeout(UpstreamError):

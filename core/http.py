@@ -10,12 +10,28 @@ import aiohttp
 import orjson
 from multidict import CIMultiDictProxy
 
-from .errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
+from .errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 
-__all__ = ["UpstreamResponse", "call_upstream"]
+__all__ = ["UpstreamResponse", "call_upstream", "parse_retry_after"]
 
 # No upstream we speak to answers with more than this; anything larger is a fault.
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+# A Retry-After past this is treated as this: nobody should be told to wait for days.
+MAX_RETRY_AFTER = 3600.0
+
+
+def parse_retry_after(value: str) -> float | None:
+    """Seconds from a Retry-After header, clamped to [0, MAX_RETRY_AFTER]; None if unusable.
+
+    The HTTP-date form is rare from APIs and reads as None.
+    """
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if seconds != seconds:  # nan
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +57,18 @@ async def call_upstream(
     timeout: float,
     **kwargs: Any,
 ) -> UpstreamResponse:
-    """Send one request; connection faults and timeouts become domain errors."""
+    """Send one request; connection faults and timeouts become domain errors.
+
+    Redirects are not followed: an API that redirects is misbehaving, and a 200 at
+    the end of a redirect (a login page, a CDN error page) must not pass for its answer.
+    """
     try:
         async with session.request(
             method,
             url,
             timeout=aiohttp.ClientTimeout(total=timeout),
             trace_request_ctx={"upstream": service},
+            allow_redirects=False,
             **kwargs,
         ) as resp:
             body = bytearray()
@@ -59,4 +80,4 @@ async def call_upstream(
     except asyncio.TimeoutError:
         raise UpstreamTimeout(service, f"no answer within {timeout:g} s") from None
     except aiohttp.ClientError as exc:
-        raise UpstreamUnavailable(service, f"unreachable ({type(exc).__name__})") from None
+        raise UpstreamError(service, f"unreachable ({type(exc).__name__})") from None

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 class Sweepable(Protocol):
-    def sweep(self) -> int:
+    async def sweep(self) -> int:
         """Remove what has expired; return how many entries went."""
         ...
 
@@ -27,7 +27,7 @@ async def sweep_forever(
         removed = 0
         for target in targets:
             try:
-                removed += target.sweep()
+                removed += await target.sweep()
             except Exception:
                 log.exception("sweeping %r failed", target)
         if on_sweep is not None:

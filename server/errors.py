@@ -17,6 +17,7 @@ from core.errors import (
     ServiceError,
     Unauthorized,
     UpstreamBadResponse,
+    UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -39,6 +40,7 @@ _DOMAIN_ERRORS: tuple[tuple[type[ServiceError], int, str], ...] = (
     (UpstreamUnavailable, 503, "upstream_unavailable"),
     (CapacityExceeded, 503, "capacity_exceeded"),
     (UpstreamTimeout, 504, "upstream_timeout"),
+    (UpstreamError, 502, "upstream_error"),
 )
 
 _HTTP_CODES = {
@@ -70,7 +72,7 @@ def _from_domain(exc: ServiceError) -> web.Response:
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        headers["Retry-After"] = str(max(1, math.ceil(min(exc.retry_after, 3600.0))))
     return json_response(error_body(code, exc.message), status=status, headers=headers)
 
 

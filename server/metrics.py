@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import SimpleNamespace
@@ -94,6 +95,9 @@ class Metrics:
             return response
         except web.HTTPException as exc:
             status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away; nginx's code for it, not a server error
             raise
         finally:
             # Route templates, not paths: label values must stay a bounded set.

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import jwt
+import pytest
 
 from tests.conftest import AppClient, bearer, metric
 from tests.fakes.ledewire import FakeLedeWire
@@ -228,3 +229,31 @@ async def test_identity_service_answering_outside_its_protocol_is_502(app_client
 
     assert response.status == 502
     assert (await response.json())["error"]["code"] == "upstream_bad_response"
+
+
+async def test_a_forged_token_never_passes_on_an_odd_200(app_client, fake_ledewire):
+    client = await ledewire_client(app_client, fake_ledewire)
+    forged = jwt.encode({"sub": "root", "exp": time.time() + 600}, "attacker-key-" * 4, algorithm="HS256")
+
+    fake_ledewire.garbled = True
+    garbled = await client.get("/api/me", headers=bearer(forged))
+    fake_ledewire.garbled, fake_ledewire.redirect = False, True
+    redirected = await client.get("/api/me", headers=bearer(forged))
+
+    assert (garbled.status, redirected.status) == (503, 503)
+    assert fake_ledewire.balance_calls == 2  # neither answer was cached
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [("7", "7"), ("9" * 400, "3600"), ("²", "1"), ("soon", "1")])
+async def test_token_check_rate_limited_upstream_gives_429_with_a_sane_retry_after(
+    app_client, fake_ledewire, retry_after, expected
+):
+    client = await ledewire_client(app_client, fake_ledewire)
+    fake_ledewire.outage_status = 429
+    fake_ledewire.outage_headers = {"Retry-After": retry_after}
+
+    response = await client.get("/api/me", headers=bearer(fake_ledewire.issue_token("kim")))
+
+    assert response.status == 429
+    assert response.headers["Retry-After"] == expected
+    assert (await response.json())["error"]["code"] == "rate_limited"

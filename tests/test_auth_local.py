@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import jwt
@@ -161,3 +162,27 @@ async def test_public_routes_need_no_token(app_client):
 
     assert (await client.get("/api/health")).status == 200
     assert (await client.get("/metrics")).status == 200
+
+
+async def test_a_burst_of_signups_beyond_the_hashing_queue_gets_429_not_500(app_client):
+    client = await app_client(password_hash_concurrency=1, password_hash_queue=2)
+
+    responses = await asyncio.gather(
+        *(client.post("/api/auth/signup", json={"email": f"u{n}@example.org", "password": "long enough"})
+          for n in range(8))
+    )
+
+    statuses = sorted(response.status for response in responses)
+    assert set(statuses) == {201, 429}
+    assert statuses.count(201) >= 2
+    refused = next(response for response in responses if response.status == 429)
+    assert refused.headers["Retry-After"] == "1"
+
+
+async def test_a_token_from_another_secret_is_refused_even_with_a_shared_cache(app_client):
+    ours = await app_client()
+    theirs = await app_client(auth_jwt_secret="another-secret-long-enough-for-every-hmac-algorithm-zz")
+    token = (await (await theirs.post("/api/auth/signup", json=CREDENTIALS)).json())["access_token"]
+
+    assert (await theirs.get("/api/me", headers=bearer(token))).status == 200
+    assert (await ours.get("/api/me", headers=bearer(token))).status == 401

@@ -32,7 +32,7 @@ async def test_sweep_removes_only_what_has_expired():
     await cache.set("kept", "kept")
     await asyncio.sleep(0.04)
 
-    assert cache.sweep() == 3
+    assert await cache.sweep() == 3
     assert cache.stats.entries == 1
     assert await cache.get("kept") == "kept"
 

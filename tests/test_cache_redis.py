@@ -72,7 +72,7 @@ async def test_redis_expires_entries_by_itself(registry):
     await asyncio.sleep(0.2)
 
     assert await cache.get("q") is None
-    assert registry.sweep() == 0
+    assert await registry.sweep() == 0
 
 
 async def test_concurrent_misses_run_the_factory_once(registry):
@@ -130,3 +130,22 @@ async def test_app_with_redis_down_still_validates_upstream(app_client, fake_led
     assert statuses == [200, 200, 200]
     assert fake_ledewire.balance_calls == 3
     assert await metric(client, "cache_errors_total", cache="token") >= 3
+
+
+async def test_redis_keys_hold_a_hash_never_the_token(app_client, fake_ledewire, prefix):
+    client = await app_client(
+        auth_mode="ledewire", ledewire_api_url=fake_ledewire.url, cache_url=REDIS_URL, cache_prefix=prefix
+    )
+    token = fake_ledewire.issue_token("secretive")
+
+    assert (await client.get("/api/me", headers=bearer(token))).status == 200
+
+    redis_client = redis.from_url(REDIS_URL)
+    try:
+        keys = [key.decode() async for key in redis_client.scan_iter(match=f"{prefix}:*")]
+    finally:
+        await redis_client.aclose()
+    assert len(keys) == 1
+    assert keys[0].startswith(f"{prefix}:token:")
+    assert len(keys[0].rsplit(":", 1)[1]) == 64
+    assert token not in keys[0] and token.split(".")[1] not in keys[0]

@@ -3,6 +3,7 @@
 from .identity import IdentityProvider, Principal, TokenGrant
 from .ledewire import LedeWireIdentity
 from .local import LocalIdentity
+from .passwords import PasswordHasher
 from .tokens import TokenValidator
 
-__all__ = ["IdentityProvider", "LedeWireIdentity", "LocalIdentity", "Principal", "TokenGrant", "TokenValidator"]
+__all__ = ["IdentityProvider", "LedeWireIdentity", "LocalIdentity", "PasswordHasher", "Principal", "TokenGrant", "TokenValidator"]

@@ -26,6 +26,9 @@ class TokenGrant:
 
 class IdentityProvider(Protocol):
     mode: str
+    # Who vouches for the tokens. It is part of every token-cache key, so instances with
+    # another secret or authority never accept each other's cached tokens.
+    issuer: str
 
     async def signup(self, email: str, password: str, name: str | None) -> TokenGrant: ...
 

@@ -15,9 +15,11 @@ from ..errors import (
     RateLimited,
     Unauthorized,
     UpstreamBadResponse,
+    UpstreamError,
+    UpstreamTimeout,
     UpstreamUnavailable,
 )
-from ..http import UpstreamResponse, call_upstream
+from ..http import UpstreamResponse, call_upstream, parse_retry_after
 from .identity import Principal, TokenGrant
 
 __all__ = ["LedeWireIdentity", "read_unverified_claims"]
@@ -63,6 +65,7 @@ class LedeWireIdentity:
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
+        self.issuer = f"ledewire:{self._base_url}"
         self._timeout = timeout
         self._clock = clock
 
@@ -76,11 +79,16 @@ class LedeWireIdentity:
     async def verify(self, token: str) -> Principal | None:
         user_id, exp = read_unverified_claims(token, self._clock())
         resp = await self._call("GET", "/v1/wallet/balance", headers={"Authorization": f"Bearer {token}"})
-        if resp.status == 200:
-            return Principal(user_id=user_id, expires_at=exp)
-        if resp.status in (401, 403):
+        if resp.status == 401:
             return None
-        raise _unexpected(resp)
+        if resp.status != 200:
+            raise _unexpected(resp)
+        # Only the documented answer proves the token; any other 200 (a maintenance or
+        # proxy page) proves nothing, and must never let a forged token in.
+        balance = resp.json()
+        if not isinstance(balance, dict) or "balance_cents" not in balance:
+            raise UpstreamBadResponse(SERVICE, "balance answer without balance_cents")
+        return Principal(user_id=user_id, expires_at=exp)
 
     async def _grant(self, path: str, body: dict[str, Any]) -> TokenGrant:
         resp = await self._call("POST", path, json=body)
@@ -104,15 +112,20 @@ class LedeWireIdentity:
         raise _unexpected(resp)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> UpstreamResponse:
-        return await call_upstream(
-            self._session, method, self._base_url + path, service=SERVICE, timeout=self._timeout, **kwargs
-        )
+        try:
+            return await call_upstream(
+                self._session, method, self._base_url + path, service=SERVICE, timeout=self._timeout, **kwargs
+            )
+        except UpstreamTimeout:
+            raise
+        except UpstreamError as exc:
+            # Without the identity service nobody can sign in: the service is unavailable.
+            raise UpstreamUnavailable(SERVICE, exc.detail) from None
 
 
 def _unexpected(resp: UpstreamResponse) -> Exception:
     if resp.status == 429:
-        retry_after = resp.headers.get("Retry-After", "")
-        seconds = float(retry_after) if retry_after.isdigit() else 1.0
+        seconds = parse_retry_after(resp.headers.get("Retry-After", "")) or 1.0
         return RateLimited("the identity service is rate limiting us", retry_after=seconds)
     if resp.status >= 500:
         return UpstreamUnavailable(SERVICE, f"HTTP {resp.status}")

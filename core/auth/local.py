@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -12,7 +12,7 @@ import jwt
 
 from ..errors import CapacityExceeded, Conflict, Unauthorized
 from .identity import Principal, TokenGrant
-from .passwords import hash_password, verify_password
+from .passwords import PasswordHasher
 
 __all__ = ["LocalIdentity"]
 
@@ -37,38 +37,41 @@ class LocalIdentity:
     mode = "local"
 
     def __init__(
-        self, secret: str, *, token_ttl: int, max_accounts: int, clock: Callable[[], float] = time.time
+        self,
+        secret: str,
+        hasher: PasswordHasher,
+        *,
+        token_ttl: int,
+        max_accounts: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._secret = secret
+        self.issuer = "local:" + hashlib.sha256(secret.encode()).hexdigest()[:16]
+        self._hasher = hasher
         self._token_ttl = token_ttl
         self._max_accounts = max_accounts
         self._clock = clock
         self._accounts: dict[str, _Account] = {}
         self._dummy_hash: bytes | None = None
-        self._signup_lock = asyncio.Lock()
 
     async def signup(self, email: str, password: str, name: str | None) -> TokenGrant:
         email = email.strip().lower()
-        if email in self._accounts:
-            raise Conflict("an account with this email already exists")
-        password_hash = await hash_password(password)
+        self._check_room(email)
+        password_hash = await self._hasher.hash(password)
         # The hash ran in a thread; another signup may have taken the email meanwhile.
-        async with self._signup_lock:
-            if email in self._accounts:
-                raise Conflict("an account with this email already exists")
-            if len(self._accounts) >= self._max_accounts:
-                raise CapacityExceeded("no more local accounts can be created")
-            account = _Account(f"u_{secrets.token_hex(8)}", email, name, password_hash)
-            self._accounts[email] = account
+        # No await from here on, so the check and the insert cannot interleave.
+        self._check_room(email)
+        account = _Account(f"u_{secrets.token_hex(8)}", email, name, password_hash)
+        self._accounts[email] = account
         return self._grant(account)
 
     async def login(self, email: str, password: str) -> TokenGrant:
         account = self._accounts.get(email.strip().lower())
         if account is None:
             # Hash anyway, so the answer's timing does not tell which emails exist.
-            await verify_password(password, await self._dummy())
+            await self._hasher.verify(password, await self._dummy())
             raise Unauthorized(_BAD_CREDENTIALS)
-        if not await verify_password(password, account.password_hash):
+        if not await self._hasher.verify(password, account.password_hash):
             raise Unauthorized(_BAD_CREDENTIALS)
         return self._grant(account)
 
@@ -87,6 +90,12 @@ class LocalIdentity:
             raise Unauthorized("invalid token") from None
         return Principal(user_id=str(claims["sub"]), expires_at=float(claims["exp"]))
 
+    def _check_room(self, email: str) -> None:
+        if email in self._accounts:
+            raise Conflict("an account with this email already exists")
+        if len(self._accounts) >= self._max_accounts:
+            raise CapacityExceeded("no more local accounts can be created")
+
     def _grant(self, account: _Account) -> TokenGrant:
         now = int(self._clock())
         expires_at = now + self._token_ttl
@@ -96,5 +105,5 @@ class LocalIdentity:
 
     async def _dummy(self) -> bytes:
         if self._dummy_hash is None:
-            self._dummy_hash = await hash_password(secrets.token_hex(16))
+            self._dummy_hash = await self._hasher.hash(secrets.token_hex(16))
         return self._dummy_hash

@@ -20,8 +20,8 @@ _USER, _EXP, _REJECTED = "u", "e", "r"
 class TokenValidator:
     """A hit costs a hash and a cache read; a miss asks the provider once per token.
 
-    The cache key is the SHA-256 of the token: a raw token is a credential and never
-    becomes a key. An accepted token is kept at most until its own exp; a token the
+    The cache key is a SHA-256 of the issuer and the token: a raw token is a credential
+    and never becomes a key. An accepted token is kept at most until its own exp; a token the
     authority rejected is kept for `rejection_ttl`, so a replayed bad token does not
     hit the upstream on every request.
     """
@@ -35,12 +35,13 @@ class TokenValidator:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._provider = provider
+        self._key_salt = provider.issuer.encode() + b"\0"
         self._cache = cache
         self._rejection_ttl = min(rejection_ttl, cache.ttl)
         self._clock = clock
 
     async def authenticate(self, token: str) -> Principal:
-        key = hashlib.sha256(token.encode()).hexdigest()
+        key = hashlib.sha256(self._key_salt + token.encode()).hexdigest()
         entry = await self._cache.get_or_compute(key, lambda: self._verify(token), ttl=self._ttl)
         if entry.get(_REJECTED):
             raise Unauthorized("invalid token")

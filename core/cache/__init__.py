@@ -2,6 +2,6 @@
 
 from .memory import BoundedMemoryCache
 from .named import Cache, CacheStats, Ttl
-from .registry import CacheRegistry, OrjsonSerializer
+from .registry import CacheRegistry, OrjsonSerializer, redis_options
 
-__all__ = ["BoundedMemoryCache", "Cache", "CacheRegistry", "CacheStats", "OrjsonSerializer", "Ttl"]
+__all__ = ["BoundedMemoryCache", "Cache", "CacheRegistry", "CacheStats", "OrjsonSerializer", "Ttl", "redis_options"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from typing import Any
@@ -91,14 +92,26 @@ class BoundedMemoryCache(BaseCache):
             self._entries.clear()
         return True
 
-    def sweep(self) -> int:
-        """Drop every expired entry; returns how many went."""
+    async def sweep(self, batch: int = 10_000) -> int:
+        """Drop every expired entry; returns how many went.
+
+        Works in batches and yields between them, so a large cache never holds the
+        event loop for long.
+        """
         now = time.monotonic()
-        expired = [key for key, (deadline, _) in self._entries.items() if deadline <= now]
-        for key in expired:
-            del self._entries[key]
-        self.expired += len(expired)
-        return len(expired)
+        entries = self._entries
+        removed = 0
+        keys = list(entries)
+        for start in range(0, len(keys), batch):
+            for key in keys[start : start + batch]:
+                # Re-read: the entry may have been replaced or removed since the snapshot.
+                entry = entries.get(key)
+                if entry is not None and entry[0] <= now:
+                    del entries[key]
+                    removed += 1
+            await asyncio.sleep(0)
+        self.expired += removed
+        return removed
 
     @classmethod
     def parse_uri_path(cls, path: str) -> dict[str, Any]:

@@ -99,20 +99,25 @@ class Cache(Generic[V]):
         the others' result. If it raises, every waiter gets the error and nothing
         is cached.
         """
-        value = await self.get(key)
-        if value is not None:
-            return value
         task = self._inflight.get(key)
+        if task is not None:
+            self.misses += 1  # no value yet: this caller joins the fill under way
+        else:
+            value = await self.get(key)
+            if value is not None:
+                return value
+            # The read may have yielded (Redis) while another caller started a fill.
+            task = self._inflight.get(key)
         if task is None:
             task = asyncio.ensure_future(self._fill(key, factory, ttl))
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._fill_done(key, done))
         return await asyncio.shield(task)
 
-    def sweep(self) -> int:
+    async def sweep(self) -> int:
         """Remove expired entries where the backend needs it; Redis expires on its own."""
         if isinstance(self._backend, BoundedMemoryCache):
-            return self._backend.sweep()
+            return await self._backend.sweep()
         return 0
 
     async def close(self) -> None:

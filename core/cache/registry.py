@@ -7,13 +7,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+import redis.asyncio
 from aiocache import RedisCache
 from aiocache.serializers import BaseSerializer
+from redis.asyncio.connection import parse_url
 
 from .memory import BoundedMemoryCache
 from .named import Cache
 
-__all__ = ["CacheRegistry", "OrjsonSerializer", "RedisBackend"]
+__all__ = ["CacheRegistry", "OrjsonSerializer", "RedisBackend", "redis_options"]
 
 
 class OrjsonSerializer(BaseSerializer):
@@ -26,6 +28,21 @@ class OrjsonSerializer(BaseSerializer):
 
     def loads(self, value: bytes | None) -> Any:
         return None if value is None else orjson.loads(value)
+
+
+def redis_options(url: str) -> dict[str, Any]:
+    """Host, port, db and credentials from redis://[user:password@]host[:port][/db]."""
+    database = urlsplit(url).path.strip("/")
+    if database and not database.isdigit():
+        raise ValueError("the Redis database must be a number, as in redis://host:6379/0")
+    options = parse_url(url)
+    return {
+        "endpoint": options.get("host", "127.0.0.1"),
+        "port": options.get("port", 6379),
+        "db": options.get("db", 0),
+        "password": options.get("password"),
+        "username": options.get("username"),
+    }
 
 
 class RedisBackend(RedisCache):
@@ -59,15 +76,17 @@ class CacheRegistry:
         self._caches: dict[str, Cache[Any]] = {}
         self._redis: RedisBackend | None = None
         if parts.scheme == "redis":
+            options = redis_options(url)
+            username = options.pop("username")
             self._redis = RedisBackend(
                 serializer=OrjsonSerializer(),
-                endpoint=parts.hostname or "127.0.0.1",
-                port=parts.port or 6379,
-                db=int(parts.path.lstrip("/") or 0),
-                password=parts.password,
                 pool_max_size=redis_pool_size,
                 create_connection_timeout=redis_timeout,
                 timeout=redis_timeout,
+                # A full pool makes callers wait (up to the timeout) instead of failing at once.
+                connection_pool_class=redis.asyncio.BlockingConnectionPool,
+                connection_pool_kwargs={"timeout": redis_timeout, "username": username},
+                **options,
             )
         elif parts.scheme != "memory":
             raise ValueError(f"unsupported cache URL scheme: {parts.scheme!r}")
@@ -93,8 +112,8 @@ class CacheRegistry:
     def __iter__(self) -> Iterator[Cache[Any]]:
         return iter(self._caches.values())
 
-    def sweep(self) -> int:
-        return sum(cache.sweep() for cache in self._caches.values())
+    async def sweep(self) -> int:
+        return sum([await cache.sweep() for cache in self._caches.values()])
 
     async def close(self) -> None:
         for cache in self._caches.values():

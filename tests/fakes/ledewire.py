@@ -27,6 +27,7 @@ class FakeLedeWire:
         self.outage_status: int | None = None
         self.outage_headers: dict[str, str] = {}
         self.garbled = False  # answer 200 with an HTML page instead of JSON
+        self.redirect = False  # answer 302 to a page that says 200
         self.balance_calls = 0
         self.login_calls = 0
         self.accounts: dict[str, tuple[str, str]] = {}  # email -> (password, user_id)
@@ -48,6 +49,7 @@ class FakeLedeWire:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/v1/wallet/balance", self._balance)
+        app.router.add_get("/elsewhere", self._elsewhere)
         app.router.add_post("/v1/auth/login/email", self._login)
         app.router.add_post("/v1/auth/signup", self._signup)
         return app
@@ -65,6 +67,8 @@ class FakeLedeWire:
         self.balance_calls += 1
         if (failure := await self._answer()) is not None:
             return failure
+        if self.redirect:
+            raise web.HTTPFound("/elsewhere")
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
             # exp is checked by hand: PyJWT truncates a fractional exp to whole seconds.
@@ -74,6 +78,9 @@ class FakeLedeWire:
         if claims["exp"] <= time.time():
             return web.json_response({"error": "token expired"}, status=401)
         return web.json_response({"balance_cents": 1250})
+
+    async def _elsewhere(self, request: web.Request) -> web.Response:
+        return web.json_response({"balance_cents": 0})
 
     async def _login(self, request: web.Request) -> web.Response:
         self.login_calls += 1
