@@ -9,7 +9,14 @@ from aiohttp import web
 
 from core.errors import InvalidInput
 
-__all__ = ["json_response", "optional_string", "read_json_object", "required_string"]
+__all__ = [
+    "json_response",
+    "optional_integer",
+    "optional_string",
+    "optional_string_list",
+    "read_json_object",
+    "required_string",
+]
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -48,3 +55,22 @@ def _string(name: str, value: Any, min_len: int, max_len: int) -> str:
     if not min_len <= len(value) <= max_len:
         raise InvalidInput(name, f"must be {min_len} to {max_len} characters long")
     return value
+
+
+def optional_integer(data: dict[str, Any], name: str, *, default: int, low: int, high: int) -> int:
+    value = data.get(name, default)
+    # bool is an int subclass; true is not a count.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(name, "must be a whole number")
+    if not low <= value <= high:
+        raise InvalidInput(name, f"must be between {low} and {high}")
+    return value
+
+
+def optional_string_list(data: dict[str, Any], name: str, *, max_items: int, max_len: int) -> tuple[str, ...]:
+    value = data.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > max_items:
+        raise InvalidInput(name, f"must be a list of at most {max_items} strings")
+    return tuple(_string(name, item, 1, max_len) for item in value)

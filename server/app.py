@@ -11,6 +11,7 @@ from .metrics import Metrics
 from .request_id import request_id_middleware
 from .resources import caches_ctx, http_session_ctx, identity_ctx, sweeper_ctx
 from .routes import setup_routes
+from .search import search_ctx
 from .settings import Settings
 
 __all__ = ["create_app"]
@@ -27,6 +28,6 @@ def create_app(settings: Settings) -> web.Application:
     app[metrics_key] = metrics
     app[sweepables_key] = []
     # Order matters: identity needs the session and the token cache; the sweeper goes last.
-    app.cleanup_ctx.extend([http_session_ctx, caches_ctx, identity_ctx, sweeper_ctx])
+    app.cleanup_ctx.extend([http_session_ctx, caches_ctx, identity_ctx, search_ctx, sweeper_ctx])
     setup_routes(app)
     return app

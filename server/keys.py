@@ -7,6 +7,7 @@ from aiohttp import web
 
 from core.auth import IdentityProvider, Principal, TokenValidator
 from core.cache import CacheRegistry
+from core.search import SearchService
 
 from .background import Sweepable
 from .metrics import Metrics
@@ -19,6 +20,7 @@ __all__ = [
     "metrics_key",
     "principal_key",
     "request_id_key",
+    "search_service_key",
     "settings_key",
     "sweepables_key",
     "token_validator_key",
@@ -31,6 +33,7 @@ caches_key = web.AppKey("caches", CacheRegistry)
 identity_key = web.AppKey("identity", IdentityProvider)
 token_validator_key = web.AppKey("token_validator", TokenValidator)
 sweepables_key = web.AppKey("sweepables", list[Sweepable])
+search_service_key = web.AppKey("search_service", SearchService)
 
 principal_key = web.RequestKey("principal", Principal)
 request_id_key = web.RequestKey("request_id", str)

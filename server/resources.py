@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -12,7 +11,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from core.auth import IdentityProvider, LedeWireIdentity, LocalIdentity, TokenValidator
+from core.auth import IdentityProvider, LedeWireIdentity, LocalIdentity, PasswordHasher, TokenValidator
 from core.cache import CacheRegistry
 
 from .background import sweep_forever
@@ -56,6 +55,8 @@ async def caches_ctx(app: web.Application) -> AsyncIterator[None]:
     caches.create("token", ttl=settings.token_cache_ttl, max_entries=settings.token_cache_max)
     caches.create("search", ttl=settings.search_cache_ttl, max_entries=settings.search_cache_max)
     caches.create("report", ttl=settings.report_cache_ttl, max_entries=settings.report_cache_max)
+    caches.create("source", ttl=settings.source_cache_ttl, max_entries=settings.source_cache_max)
+    caches.create("license", ttl=settings.license_cache_ttl, max_entries=settings.license_cache_max)
     app[caches_key] = caches
     app[sweepables_key].append(caches)
     app[metrics_key].watch_caches(lambda: [cache.stats for cache in caches])
@@ -76,8 +77,11 @@ async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
         if secret is None:
             secret = secrets.token_urlsafe(32)
             log.warning("AUTH_JWT_SECRET is not set: using a random secret, so tokens will not survive a restart")
+        hasher = PasswordHasher(
+            concurrency=settings.password_hash_concurrency, max_waiting=settings.password_hash_queue
+        )
         provider = LocalIdentity(
-            secret, token_ttl=settings.local_token_ttl, max_accounts=settings.local_max_accounts
+            secret, hasher, token_ttl=settings.local_token_ttl, max_accounts=settings.local_max_accounts
         )
     app[identity_key] = provider
     app[token_validator_key] = TokenValidator(
@@ -95,5 +99,5 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     yield
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # wait() rather than await: a cancellation of this shutdown itself must not be swallowed.
+    await asyncio.wait([task])

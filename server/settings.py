@@ -6,8 +6,11 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from core.cache import redis_options
 
 __all__ = ["Settings", "SettingsError"]
 
@@ -17,6 +20,8 @@ class SettingsError(ValueError):
 
 
 Parser = Callable[[str], Any]
+
+SHIPPED_CORPUS = str(Path(__file__).resolve().parent.parent / "data" / "corpus")
 
 
 def _integer(low: int, high: int) -> Parser:
@@ -69,8 +74,8 @@ def _url(*schemes: str) -> Parser:
         parts = urlsplit(raw.strip())
         if parts.scheme not in schemes or (parts.scheme != "memory" and not parts.hostname):
             raise ValueError(f"must be a {' or '.join(s + '://' for s in schemes)} URL")
-        if parts.scheme == "redis" and parts.path.strip("/") and not parts.path.strip("/").isdigit():
-            raise ValueError("the Redis database must be a number, as in redis://host:6379/0")
+        if parts.scheme == "redis":
+            redis_options(raw.strip())
         return raw.strip()
 
     return parse
@@ -118,7 +123,7 @@ class Settings:
     redis_pool_size: int = _setting(50, _integer(1, 10_000))
 
     token_cache_ttl: float = _setting(300.0, _seconds())
-    token_cache_max: int = _setting(10_000, _integer(1, 10_000_000))
+    token_cache_max: int = _setting(10_000, _integer(1, 1_000_000))
     token_rejection_ttl: float = _setting(30.0, _seconds(0.001, 30))
     search_cache_ttl: float = _setting(300.0, _seconds())
     search_cache_max: int = _setting(1_000, _integer(1, 1_000_000))
@@ -134,7 +139,33 @@ class Settings:
     auth_jwt_secret: str | None = _setting(None, _secret, secret=True)
     local_token_ttl: int = _setting(1800, _integer(60, 86_400 * 30))
     local_max_accounts: int = _setting(10_000, _integer(1, 10_000_000))
+    password_hash_concurrency: int = _setting(2, _integer(1, 64))
+    password_hash_queue: int = _setting(64, _integer(1, 100_000))
     ledewire_api_url: str | None = _setting(None, _url("http", "https"))
+
+    search_provider: str = _setting("local", _choice("local", "tavily"))
+    corpus_dir: str = _setting(SHIPPED_CORPUS, _text)
+    source_cache_ttl: float = _setting(3600.0, _seconds())
+    source_cache_max: int = _setting(10_000, _integer(1, 10_000_000))
+    tavily_base_url: str = _setting("https://api.tavily.com", _url("http", "https"))
+    tavily_api_key: str | None = _setting(None, _text, secret=True)
+    tavily_search_depth: str = _setting("basic", _choice("basic", "advanced"))
+    search_timeout: float = _setting(10.0, _seconds(0.01, 120))
+
+    license_cache_ttl: float = _setting(3600.0, _seconds())
+    license_failure_ttl: float = _setting(60.0, _seconds(0.001, 60))
+    license_cache_max: int = _setting(5_000, _integer(1, 1_000_000))
+    discovery_timeout: float = _setting(2.0, _seconds(0.01, 30))
+    discovery_concurrency: int = _setting(8, _integer(1, 256))
+    discovery_budget: float = _setting(3.0, _seconds(0.01, 60))
+    allow_private_fetch: bool = _setting(False, _boolean)
+    tollbit_api_key: str | None = _setting(None, _text, secret=True)
+    tollbit_base_url: str = _setting("https://gateway.tollbit.com", _url("http", "https"))
+
+    retry_attempts: int = _setting(3, _integer(1, 10))
+    retry_base_delay: float = _setting(0.5, _seconds(0.0001, 60))
+    retry_max_delay: float = _setting(8.0, _seconds(0.001, 300))
+    retry_after_cap: float = _setting(20.0, _seconds(0.001, 300))
 
     upstream_timeout: float = _setting(10.0, _seconds(0.01, 600))
     upstream_connect_timeout: float = _setting(3.0, _seconds(0.01, 60))
@@ -162,3 +193,5 @@ class Settings:
     def _check_together(self) -> None:
         if self.auth_mode == "ledewire" and not self.ledewire_api_url:
             raise SettingsError("AUTH_MODE='ledewire' needs LEDEWIRE_API_URL")
+        if self.search_provider == "tavily" and not self.tavily_api_key:
+            raise SettingsError("SEARCH_PROVIDER='tavily' needs TAVILY_API_KEY")

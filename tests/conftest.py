@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server import Settings, create_app
 from tests.fakes.ledewire import FakeLedeWire
+from tests.fakes.tavily import FakeTavily
 
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 
@@ -35,11 +36,25 @@ def app_client(aiohttp_client: Any) -> AppClient:
 
 
 @pytest.fixture
-async def fake_ledewire(aiohttp_server: Any) -> FakeLedeWire:
-    fake = FakeLedeWire()
-    server: TestServer = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url(""))
-    return fake
+def serve(aiohttp_server: Any) -> Callable[[Any], Awaitable[Any]]:
+    """Start a fake upstream (an object with .app() and .url) as a real server on loopback."""
+
+    async def start(fake: Any) -> Any:
+        server: TestServer = await aiohttp_server(fake.app())
+        fake.url = str(server.make_url(""))
+        return fake
+
+    return start
+
+
+@pytest.fixture
+async def fake_ledewire(serve: Callable[[Any], Awaitable[Any]]) -> FakeLedeWire:
+    return await serve(FakeLedeWire())
+
+
+@pytest.fixture
+async def fake_tavily(serve: Callable[[Any], Awaitable[Any]]) -> FakeTavily:
+    return await serve(FakeTavily())
 
 
 @pytest.fixture

@@ -1,0 +1,56 @@
+"""The embedded search provider: BM25 over the shipped corpus, no network."""
+
+from __future__ import annotations
+
+from ..text import best_sentences, tokenize
+from .bm25 import BM25Index
+from .corpus import CorpusDocument
+from .query import SearchQuery
+from .source import Source
+
+__all__ = ["LocalSearch"]
+
+SNIPPET_CHARS = 320
+
+
+class LocalSearch:
+    name = "local"
+
+    def __init__(self, documents: list[CorpusDocument]) -> None:
+        self._documents = documents
+        self._by_id = {document.id: document for document in documents}
+        # The title counts twice: a word in the title says more than one in the body.
+        self._index = BM25Index([tokenize(doc.title) * 2 + tokenize(doc.body) for doc in documents])
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def document(self, source_id: str) -> CorpusDocument | None:
+        return self._by_id.get(source_id)
+
+    async def search(self, query: SearchQuery) -> list[Source]:
+        hits = [
+            (self._documents[index], score)
+            for index, score in self._index.top(query.text, len(self._documents))
+            if query.allows(self._documents[index].domain)
+        ][: query.max_results]
+        best = hits[0][1] if hits else 1.0
+        return [self.source(document, query.text, score / best) for document, score in hits]
+
+    def source(self, document: CorpusDocument, query: str = "", relevance: float = 0.0) -> Source:
+        """The document as a source; its snippet favours the sentences about `query`."""
+        snippet = " ".join(best_sentences(document.body, query or document.title, 2))
+        if len(snippet) > SNIPPET_CHARS:
+            snippet = snippet[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        return Source(
+            id=document.id,
+            title=document.title,
+            url=document.url,
+            domain=document.domain,
+            snippet=snippet,
+            author=document.author,
+            published_date=document.published,
+            relevance_score=round(relevance, 4),
+            source_type="corpus",
+            license=document.license,
+        )
