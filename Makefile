@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 # Re-install whenever the declared or pinned dependencies change.
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean
+.PHONY: run test clean bench bench-quick
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,3 +19,9 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --quick

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["best_sentences", "split_sentences", "tokenize"]
+__all__ = ["Sentence", "best_sentences", "pick_sentences", "sentence_terms", "split_sentences", "tokenize"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Words too common to tell documents apart; a short list keeps domain words like "policy".
@@ -43,10 +43,20 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def best_sentences(text: str, query: str, limit: int) -> list[str]:
+Sentence = tuple[str, frozenset[str]]
+
+
+def sentence_terms(text: str) -> list[Sentence]:
+    """Each sentence with its terms, computed once so that picking is only set arithmetic."""
+    return [(sentence, frozenset(tokenize(sentence))) for sentence in split_sentences(text)]
+
+
+def pick_sentences(sentences: list[Sentence], query_terms: set[str], limit: int) -> list[str]:
     """The `limit` sentences sharing the most query terms, kept in their original order."""
-    terms = set(tokenize(query))
-    sentences = split_sentences(text)
-    overlap = [len(terms.intersection(tokenize(sentence))) for sentence in sentences]
+    overlap = [len(terms & query_terms) for _, terms in sentences]
     ranked = sorted(range(len(sentences)), key=lambda i: (-overlap[i], i))[:limit]
-    return [sentences[i] for i in sorted(ranked)]
+    return [sentences[i][0] for i in sorted(ranked)]
+
+
+def best_sentences(text: str, query: str, limit: int) -> list[str]:
+    return pick_sentences(sentence_terms(text), set(tokenize(query)), limit)

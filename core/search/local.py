@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..text import best_sentences, tokenize
+from ..text import Sentence, pick_sentences, sentence_terms, tokenize
 from .bm25 import BM25Index
 from .corpus import CorpusDocument
 from .query import SearchQuery
@@ -21,12 +21,17 @@ class LocalSearch:
         self._by_id = {document.id: document for document in documents}
         # The title counts twice: a word in the title says more than one in the body.
         self._index = BM25Index([tokenize(doc.title) * 2 + tokenize(doc.body) for doc in documents])
+        self._sentences: dict[str, list[Sentence]] = {doc.id: sentence_terms(doc.body) for doc in documents}
 
     def __len__(self) -> int:
         return len(self._documents)
 
     def document(self, source_id: str) -> CorpusDocument | None:
         return self._by_id.get(source_id)
+
+    def sentences(self, source_id: str) -> list[Sentence]:
+        """A document's sentences with their terms, for extractive writing."""
+        return self._sentences.get(source_id, [])
 
     async def search(self, query: SearchQuery) -> list[Source]:
         hits = [
@@ -39,7 +44,8 @@ class LocalSearch:
 
     def source(self, document: CorpusDocument, query: str = "", relevance: float = 0.0) -> Source:
         """The document as a source; its snippet favours the sentences about `query`."""
-        snippet = " ".join(best_sentences(document.body, query or document.title, 2))
+        terms = set(tokenize(query or document.title))
+        snippet = " ".join(pick_sentences(self._sentences[document.id], terms, 2))
         if len(snippet) > SNIPPET_CHARS:
             snippet = snippet[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
         return Source(

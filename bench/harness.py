@@ -1,0 +1,114 @@
+"""Shared pieces of the benchmarks: the service as a real process, timing, and the report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def rss_bytes(self) -> int:
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+
+@asynccontextmanager
+async def service(**env: str) -> AsyncIterator[Service]:
+    """run.py in its own process, configured only through the environment, as deployed."""
+    port = free_port()
+    environ = {**os.environ, "PORT": str(port), "ACCESS_LOG": "false", "LOG_LEVEL": "WARNING",
+               "AUTH_JWT_SECRET": SECRET, **env}
+    process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=environ,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                if process.poll() is not None:
+                    raise RuntimeError(f"service exited: {process.stderr.read().decode()[-500:]}")
+                try:
+                    async with session.get(f"{url}/api/health") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        yield Service(url, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def local_token(session: aiohttp.ClientSession, url: str, email: str = "bench@example.org") -> str:
+    credentials = {"email": email, "password": "benchmark password"}
+    async with session.post(f"{url}/api/auth/signup", json=credentials) as response:
+        if response.status == 201:
+            return (await response.json())["access_token"]
+    async with session.post(f"{url}/api/auth/login", json=credentials) as response:
+        return (await response.json())["access_token"]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    packages = ", ".join(f"{name} {metadata.version(name)}" for name in
+                         ("aiohttp", "aiocache", "pyjwt", "orjson", "prometheus-client", "redis"))
+    model = "unknown CPU"
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        model = re.search(r"model name\s*:\s*(.+)", cpuinfo).group(1)  # type: ignore[union-attr]
+    except (OSError, AttributeError):
+        pass
+    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, {packages}; "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
