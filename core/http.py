@@ -12,7 +12,7 @@ from multidict import CIMultiDictProxy
 
 from .errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 
-__all__ = ["UpstreamResponse", "call_upstream", "parse_retry_after"]
+__all__ = ["OpenStream", "UpstreamResponse", "call_upstream", "open_stream", "parse_retry_after"]
 
 # No upstream we speak to answers with more than this; anything larger is a fault.
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -48,6 +48,69 @@ class UpstreamResponse:
             raise UpstreamBadResponse(self.service, f"HTTP {self.status} with a body that is not JSON") from None
 
 
+@dataclass(frozen=True, slots=True)
+class OpenStream:
+    """A 200 response whose body is still arriving; the caller reads it, then closes it."""
+
+    service: str
+    status: int
+    headers: CIMultiDictProxy[str]
+    response: aiohttp.ClientResponse
+
+    def close(self) -> None:
+        self.response.close()
+
+
+async def open_stream(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    service: str,
+    timeout: float,
+    **kwargs: Any,
+) -> OpenStream | UpstreamResponse:
+    """Send one request for a streamed answer.
+
+    A 200 comes back open, as an OpenStream; any other status comes back fully read
+    (and its connection released), as an UpstreamResponse, so it can be retried.
+    The timeout covers the whole exchange, reading the stream included.
+    """
+    try:
+        response = await session.request(
+            method,
+            url,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            trace_request_ctx={"upstream": service},
+            allow_redirects=False,
+            **kwargs,
+        )
+    except asyncio.TimeoutError:
+        raise UpstreamTimeout(service, f"no answer within {timeout:g} s") from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamError(service, f"unreachable ({type(exc).__name__})") from None
+    if response.status == 200:
+        return OpenStream(service, response.status, response.headers, response)
+    try:
+        body = await _read_bounded(response, service)
+    except asyncio.TimeoutError:
+        raise UpstreamTimeout(service, f"no answer within {timeout:g} s") from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamError(service, f"connection lost ({type(exc).__name__})") from None
+    finally:
+        response.release()
+    return UpstreamResponse(service, response.status, response.headers, body)
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, service: str) -> bytes:
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise UpstreamBadResponse(service, "response body too large")
+    return bytes(body)
+
+
 async def call_upstream(
     session: aiohttp.ClientSession,
     method: str,
@@ -71,12 +134,7 @@ async def call_upstream(
             allow_redirects=False,
             **kwargs,
         ) as resp:
-            body = bytearray()
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                body += chunk
-                if len(body) > MAX_RESPONSE_BYTES:
-                    raise UpstreamBadResponse(service, "response body too large")
-            return UpstreamResponse(service, resp.status, resp.headers, bytes(body))
+            return UpstreamResponse(service, resp.status, resp.headers, await _read_bounded(resp, service))
     except asyncio.TimeoutError:
         raise UpstreamTimeout(service, f"no answer within {timeout:g} s") from None
     except aiohttp.ClientError as exc:

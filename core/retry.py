@@ -6,9 +6,12 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from multidict import CIMultiDictProxy
 
 from .errors import UpstreamError, UpstreamTimeout
-from .http import UpstreamResponse, parse_retry_after
+from .http import parse_retry_after
 
 __all__ = ["RetryPolicy", "call_with_retries", "is_retryable_status"]
 
@@ -26,16 +29,27 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
 
+class Answer(Protocol):
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+
 def is_retryable_status(status: int) -> bool:
     # 529 is Anthropic's "overloaded"; every 5xx counts.
     return status == 429 or status >= 500
 
 
 async def call_with_retries(
-    send: Callable[[], Awaitable[UpstreamResponse]],
+    send: Callable[[], Awaitable[A]],
     policy: RetryPolicy,
     retryable: Callable[[int], bool] = is_retryable_status,
-) -> UpstreamResponse:
+) -> A:
     """The last response, retryable or not, once attempts run out.
 
     Connection failures are retried; a timeout is not, since each attempt already

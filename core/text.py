@@ -9,9 +9,11 @@ __all__ = ["Sentence", "best_sentences", "pick_sentences", "sentence_terms", "sp
 _WORD = re.compile(r"[a-z0-9]+")
 # Words too common to tell documents apart; a short list keeps domain words like "policy".
 _STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have how i if in into is it
-    its may more most no not of on or our out over so such than that the their them then there these they
-    this those to under up was we were what when where which while who why will with would you your""".split()
+    """a about also an and any are as at back be been but by can come could did do does for from get had has
+    have how i if in into is it its just know like make many may me more most much my need no not of on or
+    our out over please really should so some such tell than thank thanks that the their them then there
+    these they this those to under up very want was we were what when where which while who why will with
+    would you your""".split()
 )
 
 

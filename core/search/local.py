@@ -33,12 +33,13 @@ class LocalSearch:
         """A document's sentences with their terms, for extractive writing."""
         return self._sentences.get(source_id, [])
 
+    def ranked(self, text: str) -> list[tuple[CorpusDocument, float]]:
+        """Every document matching `text`, best first, with its BM25 score."""
+        return [(self._documents[index], score) for index, score in self._index.top(text, len(self._documents))]
+
     async def search(self, query: SearchQuery) -> list[Source]:
-        hits = [
-            (self._documents[index], score)
-            for index, score in self._index.top(query.text, len(self._documents))
-            if query.allows(self._documents[index].domain)
-        ][: query.max_results]
+        hits = [(document, score) for document, score in self.ranked(query.text) if query.allows(document.domain)]
+        hits = hits[: query.max_results]
         best = hits[0][1] if hits else 1.0
         return [self.source(document, query.text, score / best) for document, score in hits]
 

@@ -1,0 +1,77 @@
+"""The HTTP plumbing shared by the remote model providers: retries, errors, streams."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import aiohttp
+
+from ..errors import UpstreamBadResponse, UpstreamError
+from ..http import OpenStream, UpstreamResponse, call_upstream, open_stream
+from ..retry import RetryPolicy, call_with_retries
+
+__all__ = ["RemoteModel"]
+
+
+class RemoteModel:
+    """POSTs JSON to one endpoint; 429, 5xx and 529 are retried per the policy."""
+
+    name = "remote"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        url: str,
+        headers: dict[str, str],
+        model: str,
+        timeout: float,
+        retry: RetryPolicy,
+    ) -> None:
+        self._session = session
+        self._url = url
+        self._headers = headers
+        self.model = model
+        self._timeout = timeout
+        self._retry = retry
+
+    async def _post(self, body: dict[str, Any]) -> Any:
+        send = partial(self._send, call_upstream, body)
+        response = await call_with_retries(send, self._retry)
+        if response.status != 200:
+            raise self._failure(response)
+        return response.json()
+
+    async def _open(self, body: dict[str, Any]) -> OpenStream:
+        answer = await call_with_retries(partial(self._send, open_stream, body), self._retry)
+        if isinstance(answer, UpstreamResponse):
+            raise self._failure(answer)
+        return answer
+
+    async def _send(self, how: Any, body: dict[str, Any]) -> Any:
+        return await how(
+            self._session, "POST", self._url, service=self.name, timeout=self._timeout, json=body, headers=self._headers
+        )
+
+    def _failure(self, response: UpstreamResponse) -> UpstreamError:
+        detail = self._error_message(response)
+        if response.status in (401, 403):
+            return UpstreamError(self.name, f"the model provider rejected the API key ({detail})")
+        return UpstreamError(self.name, f"HTTP {response.status}: {detail}")
+
+    def _error_message(self, response: UpstreamResponse) -> str:
+        """The provider's own words, where its error body has them."""
+        try:
+            data = response.json()
+        except UpstreamBadResponse:
+            return "no details"
+        error = data.get("error") if isinstance(data, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        return str(message)[:300] if message else "no details"
+
+
+def require_text(service: str, text: str) -> str:
+    if not text.strip():
+        raise UpstreamBadResponse(service, "the model returned an empty reply")
+    return text
