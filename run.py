@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 
 from aiohttp import web
@@ -30,9 +31,15 @@ def banner(settings: Settings, url: str) -> str:
 
 
 async def serve(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down in order: websockets closed, requests
+    finished, resources released. The signal only sets an event, so nothing is cancelled
+    from outside mid-request."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(
         create_app(settings),
-        handle_signals=True,
         shutdown_timeout=settings.shutdown_timeout,
         access_log_class=RequestIdAccessLogger,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
@@ -42,7 +49,7 @@ async def serve(settings: Settings) -> None:
         await web.TCPSite(runner, settings.host, settings.port).start()
         host, port = runner.addresses[0][:2]
         print(banner(settings, f"http://{host}:{port}"), flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
 
@@ -54,10 +61,7 @@ def main() -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(serve(settings))
-    except (web.GracefulExit, KeyboardInterrupt):
-        pass
+    asyncio.run(serve(settings))
     return 0
 
 

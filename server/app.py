@@ -5,14 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from .auth import auth_middleware
+from .chat import chat_ctx
 from .errors import error_middleware
-from .keys import metrics_key, settings_key, sweepables_key
+from .keys import metrics_key, settings_key, sockets_key, sweepables_key
 from .metrics import Metrics
 from .request_id import request_id_middleware
 from .resources import caches_ctx, http_session_ctx, identity_ctx, sweeper_ctx
 from .routes import setup_routes
-from .search import search_ctx
+from .search import corpus_ctx, search_ctx
 from .settings import Settings
+from .sockets import SocketRegistry
 
 __all__ = ["create_app"]
 
@@ -27,7 +29,17 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     app[metrics_key] = metrics
     app[sweepables_key] = []
-    # Order matters: identity needs the session and the token cache; the sweeper goes last.
-    app.cleanup_ctx.extend([http_session_ctx, caches_ctx, identity_ctx, search_ctx, sweeper_ctx])
+    app[sockets_key] = SocketRegistry(settings.ws_max_per_user)
+    app.on_shutdown.append(close_sockets)
+    # Order matters: each context may use what the ones before it made; the sweeper goes last.
+    app.cleanup_ctx.extend(
+        [http_session_ctx, caches_ctx, identity_ctx, corpus_ctx, search_ctx, chat_ctx, sweeper_ctx]
+    )
     setup_routes(app)
     return app
+
+
+async def close_sockets(app: web.Application) -> None:
+    # on_shutdown runs before aiohttp waits for open handlers, so websockets end now
+    # rather than after the shutdown timeout.
+    await app[sockets_key].close_all()

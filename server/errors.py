@@ -25,7 +25,7 @@ from handlers.json import json_response
 
 from .keys import request_id_key
 
-__all__ = ["error_middleware"]
+__all__ = ["describe", "error_body", "error_middleware"]
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +62,16 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
-def _from_domain(exc: ServiceError) -> web.Response:
+def describe(exc: ServiceError) -> tuple[int, str]:
+    """The HTTP status and error code for a domain error (websocket error frames use the code)."""
     for cls, status, code in _DOMAIN_ERRORS:
         if isinstance(exc, cls):
-            break
-    else:
-        status, code = 400, "bad_request"
+            return status, code
+    return 400, "bad_request"
+
+
+def _from_domain(exc: ServiceError) -> web.Response:
+    status, code = describe(exc)
     headers = {}
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'

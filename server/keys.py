@@ -7,14 +7,20 @@ from aiohttp import web
 
 from core.auth import IdentityProvider, Principal, TokenValidator
 from core.cache import CacheRegistry
-from core.search import SearchService
+from core.chat import ChatService
+from core.conversations import ConversationStore
+from core.search import LocalSearch, SearchService
 
 from .background import Sweepable
 from .metrics import Metrics
 from .settings import Settings
+from .sockets import SocketRegistry
 
 __all__ = [
     "caches_key",
+    "chat_service_key",
+    "conversations_key",
+    "corpus_key",
     "http_session_key",
     "identity_key",
     "metrics_key",
@@ -22,6 +28,7 @@ __all__ = [
     "request_id_key",
     "search_service_key",
     "settings_key",
+    "sockets_key",
     "sweepables_key",
     "token_validator_key",
 ]
@@ -34,6 +41,10 @@ identity_key = web.AppKey("identity", IdentityProvider)
 token_validator_key = web.AppKey("token_validator", TokenValidator)
 sweepables_key = web.AppKey("sweepables", list[Sweepable])
 search_service_key = web.AppKey("search_service", SearchService)
+corpus_key = web.AppKey("corpus", LocalSearch)
+conversations_key = web.AppKey("conversations", ConversationStore)
+chat_service_key = web.AppKey("chat_service", ChatService)
+sockets_key = web.AppKey("sockets", SocketRegistry)
 
 principal_key = web.RequestKey("principal", Principal)
 request_id_key = web.RequestKey("request_id", str)

@@ -11,11 +11,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from core.cache import CacheStats
+from core.conversations import ConversationStats
 
 __all__ = ["Metrics"]
 
@@ -50,6 +51,22 @@ class _CacheCollector(Collector):
         yield entries
 
 
+class _ConversationCollector(Collector):
+    def __init__(self, stats: Callable[[], ConversationStats]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        yield GaugeMetricFamily("conversation_users", "Users with a conversation held.", value=stats.users)
+        yield GaugeMetricFamily("conversation_messages", "Messages held across users.", value=stats.messages)
+        yield CounterMetricFamily(
+            "conversation_users_evicted", "Users dropped because MAX_USERS was reached.", value=stats.users_evicted
+        )
+        yield CounterMetricFamily(
+            "conversation_users_expired", "Users dropped after the idle TTL.", value=stats.users_expired
+        )
+
+
 class Metrics:
     """One registry per app, so that several apps in one process (tests) never collide."""
 
@@ -81,9 +98,13 @@ class Metrics:
             registry=self.registry,
         )
         self.sweeps = Counter("cache_sweeps", "Runs of the background expiry sweep.", registry=self.registry)
+        self.websockets = Gauge("websocket_connections", "Open chat websockets.", registry=self.registry)
 
     def watch_caches(self, stats: Callable[[], Iterable[CacheStats]]) -> None:
         self.registry.register(_CacheCollector(stats))
+
+    def watch_conversations(self, stats: Callable[[], ConversationStats]) -> None:
+        self.registry.register(_ConversationCollector(stats))
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers import auth, health, search
+from handlers import auth, chat, health, search, ws
 
 __all__ = ["setup_routes"]
 
@@ -16,4 +16,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/auth/login", auth.login)
     app.router.add_post("/api/search", search.search)
     app.router.add_get("/api/sources/{source_id}", search.get_source)
+    app.router.add_post("/api/chat", chat.chat)
+    app.router.add_get("/api/chat/history", chat.history)
+    app.router.add_delete("/api/chat/history", chat.clear_history)
+    app.router.add_get("/ws/chat", ws.chat_socket)
     app.router.add_get("/metrics", health.metrics)

@@ -14,10 +14,10 @@ from core.licensing import DiscoveryPolicy, LicenseDiscoverer, PublicOnlyResolve
 from core.retry import RetryPolicy
 from core.search import LocalSearch, SearchProvider, SearchService, TavilySearch, load_corpus
 
-from .keys import caches_key, http_session_key, metrics_key, search_service_key, settings_key
+from .keys import caches_key, corpus_key, http_session_key, metrics_key, search_service_key, settings_key
 from .settings import Settings
 
-__all__ = ["retry_policy", "search_ctx"]
+__all__ = ["corpus_ctx", "retry_policy", "search_ctx"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,16 @@ def discovery_policy(settings: Settings) -> DiscoveryPolicy:
     )
 
 
+async def corpus_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The local corpus, indexed once: local search and the offline writer read it."""
+    settings = app[settings_key]
+    # Parsing and indexing is file I/O and CPU: off the event loop.
+    documents = await asyncio.to_thread(load_corpus, Path(settings.corpus_dir))
+    app[corpus_key] = await asyncio.to_thread(LocalSearch, documents)
+    log.info("local corpus: %d documents indexed from %s", len(documents), settings.corpus_dir)
+    yield
+
+
 async def search_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     caches = app[caches_key]
@@ -72,10 +82,7 @@ async def search_ctx(app: web.Application) -> AsyncIterator[None]:
             search_depth=settings.tavily_search_depth,
         )
     else:
-        # Parsing the corpus is file I/O and CPU: off the event loop.
-        documents = await asyncio.to_thread(load_corpus, Path(settings.corpus_dir))
-        provider = LocalSearch(documents)
-        log.info("local search: %d corpus documents indexed from %s", len(documents), settings.corpus_dir)
+        provider = app[corpus_key]
     app[search_service_key] = SearchService(provider, caches["search"], caches["source"])
     yield
     if discovery_session is not None:

@@ -101,6 +101,15 @@ def _text(raw: str) -> str:
     return raw.strip()
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip().rstrip("/").lower() for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.hostname or parts.path):
+            raise ValueError(f"{origin!r} is not an origin such as https://app.example.org, or *")
+    return origins
+
+
 def _setting(default: Any, parse: Parser, *, secret: bool = False) -> Any:
     return field(default=default, metadata={"parse": parse, "secret": secret})
 
@@ -167,6 +176,23 @@ class Settings:
     retry_max_delay: float = _setting(8.0, _seconds(0.001, 300))
     retry_after_cap: float = _setting(20.0, _seconds(0.001, 300))
 
+    llm_provider: str = _setting("local", _choice("local", "anthropic", "openai"))
+    llm_model: str | None = _setting(None, _text)
+    llm_timeout: float = _setting(60.0, _seconds(0.01, 600))
+    llm_max_tokens: int = _setting(1024, _integer(16, 32_000))
+    anthropic_api_key: str | None = _setting(None, _text, secret=True)
+    anthropic_base_url: str = _setting("https://api.anthropic.com", _url("http", "https"))
+    openai_api_key: str | None = _setting(None, _text, secret=True)
+    openai_base_url: str = _setting("https://api.openai.com/v1", _url("http", "https"))
+
+    chat_rate_limit: int = _setting(30, _integer(1, 100_000))
+    chat_history_messages: int = _setting(20, _integer(1, 1_000))
+    chat_history_chars: int = _setting(12_000, _integer(100, 1_000_000))
+    ws_max_per_user: int = _setting(5, _integer(1, 1_000))
+    ws_heartbeat: float = _setting(30.0, _seconds(0.01, 3600))
+    ws_auth_timeout: float = _setting(10.0, _seconds(0.01, 600))
+    allowed_origins: tuple[str, ...] = _setting((), _origins)
+
     upstream_timeout: float = _setting(10.0, _seconds(0.01, 600))
     upstream_connect_timeout: float = _setting(3.0, _seconds(0.01, 60))
     upstream_pool_size: int = _setting(100, _integer(1, 10_000))
@@ -193,5 +219,7 @@ class Settings:
     def _check_together(self) -> None:
         if self.auth_mode == "ledewire" and not self.ledewire_api_url:
             raise SettingsError("AUTH_MODE='ledewire' needs LEDEWIRE_API_URL")
+        if self.llm_provider == "anthropic" and not self.anthropic_api_key:
+            raise SettingsError("LLM_PROVIDER='anthropic' needs ANTHROPIC_API_KEY")
         if self.search_provider == "tavily" and not self.tavily_api_key:
             raise SettingsError("SEARCH_PROVIDER='tavily' needs TAVILY_API_KEY")

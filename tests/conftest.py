@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server import Settings, create_app
 from tests.fakes.ledewire import FakeLedeWire
+from tests.fakes.llm import FakeAnthropic, FakeOpenAI
 from tests.fakes.tavily import FakeTavily
 
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
@@ -55,6 +56,16 @@ async def fake_ledewire(serve: Callable[[Any], Awaitable[Any]]) -> FakeLedeWire:
 @pytest.fixture
 async def fake_tavily(serve: Callable[[Any], Awaitable[Any]]) -> FakeTavily:
     return await serve(FakeTavily())
+
+
+@pytest.fixture
+async def fake_openai(serve: Callable[[Any], Awaitable[Any]]) -> FakeOpenAI:
+    return await serve(FakeOpenAI())
+
+
+@pytest.fixture
+async def fake_anthropic(serve: Callable[[Any], Awaitable[Any]]) -> FakeAnthropic:
+    return await serve(FakeAnthropic())
 
 
 @pytest.fixture

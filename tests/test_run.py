@@ -14,15 +14,31 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def test_dev_server_serves_and_prints_how_to_get_a_token():
-    env = {name: value for name, value in os.environ.items() if name != "AUTH_JWT_SECRET"}
-    env.update(PORT="0", ACCESS_LOG="true", LOG_LEVEL="INFO")
+def start_server(**env: str) -> tuple[subprocess.Popen[str], str]:
+    environ = {name: value for name, value in os.environ.items() if name != "AUTH_JWT_SECRET"}
+    environ.update(PORT="0", **env)
     process = subprocess.Popen(
-        [sys.executable, "run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "run.py"], cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    first = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+", first)
+    if match is None:
+        process.kill()
+        raise AssertionError(f"no URL in {first!r}: {process.stderr.read()}")
+    return process, match.group(0)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    process.stdout.close()
+    process.stderr.close()
+
+
+async def test_dev_server_serves_and_prints_how_to_get_a_token():
+    process, url = start_server(ACCESS_LOG="true", LOG_LEVEL="INFO")
     try:
-        first = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
         hints = [process.stdout.readline() for _ in range(4)]
         assert "/api/auth/signup" in hints[1] and "/api/auth/login" in hints[2]
 
@@ -42,8 +58,27 @@ async def test_dev_server_serves_and_prints_how_to_get_a_token():
         assert "tokens will not survive a restart" in log
         assert re.search(r'"GET /api/health" 200 \d+ [\d.]+ms rid=run-test-1', log)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
+        stop(process)
+
+
+async def test_shutdown_closes_open_sockets_at_once():
+    # With SHUTDOWN_TIMEOUT=30 a server that waited for open sockets would miss the 5 s below.
+    process, url = start_server(ACCESS_LOG="false", SHUTDOWN_TIMEOUT="30")
+    try:
+        async with aiohttp.ClientSession() as session:
+            credentials = {"email": "ws@example.org", "password": "correct horse battery"}
+            async with session.post(f"{url}/api/auth/signup", json=credentials) as response:
+                token = (await response.json())["access_token"]
+            sockets = [await session.ws_connect(f"{url}/ws/chat?token={token}") for _ in range(3)]
+            for socket in sockets:
+                await socket.send_json({"type": "ping"})
+                assert await socket.receive_json() == {"type": "pong"}
+
+            process.send_signal(signal.SIGTERM)
+            for socket in sockets:
+                await socket.receive(timeout=5)
+            assert process.wait(timeout=5) == 0
+
+        assert {socket.close_code for socket in sockets} == {aiohttp.WSCloseCode.GOING_AWAY}
+    finally:
+        stop(process)

@@ -1,0 +1,165 @@
+"""Chat over a websocket, with the reply streamed as the model writes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from core.auth import Principal
+from core.chat import ChatReply, ChatService, Delta
+from core.errors import InvalidInput, ServiceError, Unauthorized, UpstreamError
+from server.errors import describe
+from server.keys import chat_service_key, metrics_key, settings_key, sockets_key, token_validator_key
+
+from .chat import chat_message, reply_fields
+
+__all__ = ["chat_socket"]
+
+MAX_FRAME_BYTES = 64 * 1024
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    settings = request.config_dict[settings_key]
+    if not _origin_allowed(request, settings.allowed_origins):
+        raise web.HTTPForbidden(text="this Origin may not open the chat socket")
+    socket = web.WebSocketResponse(heartbeat=settings.ws_heartbeat, max_msg_size=MAX_FRAME_BYTES)
+    await socket.prepare(request)
+    token, principal = await _authenticate(request, socket, settings.ws_auth_timeout)
+    if principal is None:
+        return socket
+    registry = request.config_dict[sockets_key]
+    if not registry.add(principal.user_id, socket):
+        await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many open chat sockets for this user")
+        return socket
+    gauge = request.config_dict[metrics_key].websockets
+    gauge.inc()
+    try:
+        await _converse(request, socket, token)
+    finally:
+        registry.discard(principal.user_id, socket)
+        gauge.dec()
+    return socket
+
+
+async def _converse(request: web.Request, socket: web.WebSocketResponse, token: str) -> None:
+    chat = request.config_dict[chat_service_key]
+    validator = request.config_dict[token_validator_key]
+    replying: asyncio.Task[None] | None = None
+    try:
+        async for frame in socket:
+            if frame.type != WSMsgType.TEXT:
+                if frame.type == WSMsgType.BINARY:
+                    await _send_error(socket, "invalid_input", "frames must be JSON text")
+                continue
+            try:
+                data = _frame(frame.data)
+                if data["type"] == "ping":
+                    await socket.send_json({"type": "pong"}, dumps=_dumps)
+                    continue
+                if data["type"] != "message":
+                    raise InvalidInput("type", f"unknown frame type {data['type']!r}; use message or ping")
+                if replying is not None and not replying.done():
+                    raise InvalidInput("message", "a reply is still streaming; wait for its done frame")
+                text, mode = chat_message(data, field="text")
+                # The token may have expired since the socket opened.
+                principal = await validator.authenticate(token)
+            except ServiceError as exc:
+                await _send_error(socket, describe(exc)[1], exc.message)
+                if isinstance(exc, Unauthorized):
+                    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"token no longer valid")
+                continue
+            replying = asyncio.create_task(_reply(socket, chat, principal.user_id, text, mode))
+    finally:
+        if replying is not None and not replying.done():
+            replying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await replying
+
+
+async def _reply(socket: web.WebSocketResponse, chat: ChatService, user_id: str, text: str, mode: Any) -> None:
+    try:
+        async for event in chat.stream(user_id, text, mode):
+            if isinstance(event, Delta):
+                await socket.send_json({"type": "delta", "text": event.text}, dumps=_dumps)
+            elif isinstance(event, ChatReply):
+                await socket.send_json({"type": "done", **reply_fields(event)}, dumps=_dumps)
+    except ServiceError as exc:
+        message = exc.message
+        if isinstance(exc, UpstreamError):
+            message = f"the reply failed: {exc.message}"
+        await _send_error(socket, describe(exc)[1], message)
+    except ConnectionResetError:
+        pass  # the client left mid-reply; its message is kept, the reply is not
+
+
+async def _authenticate(
+    request: web.Request, socket: web.WebSocketResponse, timeout: float
+) -> tuple[str, Principal | None]:
+    """A token from the Authorization header, ?token=, or a first {"type": "auth"} frame."""
+    validator = request.config_dict[token_validator_key]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    token = token or request.query.get("token", "")
+    try:
+        if not token:
+            token = await asyncio.wait_for(_auth_frame(socket), timeout)
+        return token, await validator.authenticate(token)
+    except asyncio.TimeoutError:
+        reason = f"no auth frame within {timeout:g} s"
+    except (ServiceError, ValueError) as exc:
+        reason = exc.message if isinstance(exc, ServiceError) else str(exc)
+    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=reason.encode()[:120])
+    return token, None
+
+
+async def _auth_frame(socket: web.WebSocketResponse) -> str:
+    frame = await socket.receive()
+    if frame.type != WSMsgType.TEXT:
+        raise ValueError("the first frame must be {\"type\": \"auth\", \"token\": ...}")
+    try:
+        data = _frame(frame.data)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+    token = data.get("token")
+    if data["type"] != "auth" or not isinstance(token, str) or not token:
+        raise ValueError("the first frame must be {\"type\": \"auth\", \"token\": ...}")
+    return token
+
+
+def _frame(raw: str) -> dict[str, Any]:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("frame", "not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise InvalidInput("frame", "must be a JSON object with a string type")
+    return data
+
+
+async def _send_error(socket: web.WebSocketResponse, code: str, message: str) -> None:
+    if not socket.closed:
+        await socket.send_json({"type": "error", "code": code, "message": message}, dumps=_dumps)
+
+
+def _origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    """No Origin (a non-browser client), a listed one, the same origin, or localhost by default."""
+    origin = request.headers.get("Origin")
+    if origin is None or "*" in allowed:
+        return True
+    origin = origin.rstrip("/").lower()
+    if origin in allowed:
+        return True
+    parts = urlsplit(origin)
+    if parts.netloc == request.host.lower():
+        return True
+    return not allowed and parts.hostname in LOCAL_HOSTS

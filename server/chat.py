@@ -1,0 +1,68 @@
+"""The conversation store, the rate limiter, the model provider and the chat service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from core.chat import ChatService
+from core.conversations import ConversationStore
+from core.llm import AnthropicChat, LLMProvider, LocalModel, OpenAIChat
+from core.ratelimit import RateLimiter
+
+from .keys import (
+    chat_service_key,
+    conversations_key,
+    corpus_key,
+    http_session_key,
+    metrics_key,
+    search_service_key,
+    settings_key,
+    sweepables_key,
+)
+from .search import retry_policy
+
+__all__ = ["chat_ctx"]
+
+DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini"}
+
+
+def llm_provider(app: web.Application) -> LLMProvider:
+    settings = app[settings_key]
+    model = settings.llm_model or DEFAULT_MODELS.get(settings.llm_provider, "extractive")
+    common = {"model": model, "timeout": settings.llm_timeout, "retry": retry_policy(settings)}
+    if settings.llm_provider == "anthropic":
+        assert settings.anthropic_api_key is not None  # Settings refuses anthropic without it
+        return AnthropicChat(
+            app[http_session_key], base_url=settings.anthropic_base_url, api_key=settings.anthropic_api_key, **common
+        )
+    if settings.llm_provider == "openai":
+        return OpenAIChat(
+            app[http_session_key], base_url=settings.openai_base_url, api_key=settings.openai_api_key, **common
+        )
+    return LocalModel(app[corpus_key])
+
+
+async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    store = ConversationStore(
+        max_messages=settings.conversation_max_messages,
+        max_users=settings.conversation_max_users,
+        idle_ttl=settings.conversation_idle_ttl,
+    )
+    # One bucket per user, for as many users as conversations may hold, and a margin.
+    limiter = RateLimiter(per_minute=settings.chat_rate_limit, max_keys=settings.conversation_max_users * 10)
+    app[conversations_key] = store
+    app[sweepables_key].extend([store, limiter])
+    app[metrics_key].watch_conversations(lambda: store.stats)
+    app[chat_service_key] = ChatService(
+        store,
+        llm_provider(app),
+        app[search_service_key],
+        limiter,
+        max_tokens=settings.llm_max_tokens,
+        history_messages=settings.chat_history_messages,
+        history_chars=settings.chat_history_chars,
+    )
+    yield
