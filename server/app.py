@@ -9,6 +9,7 @@ from .chat import chat_ctx
 from .errors import error_middleware
 from .keys import metrics_key, settings_key, sockets_key, sweepables_key
 from .metrics import Metrics
+from .reports import reports_ctx
 from .request_id import request_id_middleware
 from .resources import caches_ctx, http_session_ctx, identity_ctx, sweeper_ctx
 from .routes import setup_routes
@@ -33,7 +34,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(close_sockets)
     # Order matters: each context may use what the ones before it made; the sweeper goes last.
     app.cleanup_ctx.extend(
-        [http_session_ctx, caches_ctx, identity_ctx, corpus_ctx, search_ctx, chat_ctx, sweeper_ctx]
+        [http_session_ctx, caches_ctx, identity_ctx, corpus_ctx, search_ctx, chat_ctx, reports_ctx, sweeper_ctx]
     )
     setup_routes(app)
     return app

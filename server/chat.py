@@ -16,6 +16,7 @@ from .keys import (
     conversations_key,
     corpus_key,
     http_session_key,
+    llm_key,
     metrics_key,
     search_service_key,
     settings_key,
@@ -54,11 +55,12 @@ async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
     # One bucket per user, for as many users as conversations may hold, and a margin.
     limiter = RateLimiter(per_minute=settings.chat_rate_limit, max_keys=settings.conversation_max_users * 10)
     app[conversations_key] = store
+    app[llm_key] = llm_provider(app)
     app[sweepables_key].extend([store, limiter])
     app[metrics_key].watch_conversations(lambda: store.stats)
     app[chat_service_key] = ChatService(
         store,
-        llm_provider(app),
+        app[llm_key],
         app[search_service_key],
         limiter,
         max_tokens=settings.llm_max_tokens,

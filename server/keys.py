@@ -9,6 +9,8 @@ from core.auth import IdentityProvider, Principal, TokenValidator
 from core.cache import CacheRegistry
 from core.chat import ChatService
 from core.conversations import ConversationStore
+from core.llm import LLMProvider
+from core.reports import ReportService
 from core.search import LocalSearch, SearchService
 
 from .background import Sweepable
@@ -23,8 +25,10 @@ __all__ = [
     "corpus_key",
     "http_session_key",
     "identity_key",
+    "llm_key",
     "metrics_key",
     "principal_key",
+    "report_service_key",
     "request_id_key",
     "search_service_key",
     "settings_key",
@@ -45,6 +49,8 @@ corpus_key = web.AppKey("corpus", LocalSearch)
 conversations_key = web.AppKey("conversations", ConversationStore)
 chat_service_key = web.AppKey("chat_service", ChatService)
 sockets_key = web.AppKey("sockets", SocketRegistry)
+llm_key = web.AppKey("llm", LLMProvider)
+report_service_key = web.AppKey("report_service", ReportService)
 
 principal_key = web.RequestKey("principal", Principal)
 request_id_key = web.RequestKey("request_id", str)

@@ -57,6 +57,7 @@ async def caches_ctx(app: web.Application) -> AsyncIterator[None]:
     caches.create("report", ttl=settings.report_cache_ttl, max_entries=settings.report_cache_max)
     caches.create("source", ttl=settings.source_cache_ttl, max_entries=settings.source_cache_max)
     caches.create("license", ttl=settings.license_cache_ttl, max_entries=settings.license_cache_max)
+    caches.create("report_job", ttl=settings.report_cache_ttl, max_entries=settings.report_jobs_max)
     app[caches_key] = caches
     app[sweepables_key].append(caches)
     app[metrics_key].watch_caches(lambda: [cache.stats for cache in caches])

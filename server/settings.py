@@ -143,6 +143,10 @@ class Settings:
     conversation_max_users: int = _setting(1_000, _integer(1, 1_000_000))
     conversation_idle_ttl: float = _setting(3600.0, _seconds())
     report_concurrency: int = _setting(3, _integer(1, 64))
+    reports_max_per_user: int = _setting(2, _integer(1, 100))
+    reports_max_running: int = _setting(50, _integer(1, 10_000))
+    report_sources: int = _setting(8, _integer(1, 20))
+    report_jobs_max: int = _setting(5_000, _integer(1, 1_000_000))
 
     auth_mode: str = _setting("local", _choice("local", "ledewire"))
     auth_jwt_secret: str | None = _setting(None, _secret, secret=True)
