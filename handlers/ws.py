@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,12 +13,21 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from core.auth import Principal
-from core.chat import ChatReply, ChatService, Delta
+from core.chat import ChatReply, Delta
 from core.errors import InvalidInput, ServiceError, Unauthorized, UpstreamError
+from core.reports import ReportRequest
 from server.errors import describe
-from server.keys import chat_service_key, metrics_key, settings_key, sockets_key, token_validator_key
+from server.keys import (
+    chat_service_key,
+    metrics_key,
+    report_service_key,
+    settings_key,
+    sockets_key,
+    token_validator_key,
+)
 
 from .chat import chat_message, reply_fields
+from .reports import report_body, report_request
 
 __all__ = ["chat_socket"]
 
@@ -52,7 +63,6 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def _converse(request: web.Request, socket: web.WebSocketResponse, token: str) -> None:
-    chat = request.config_dict[chat_service_key]
     validator = request.config_dict[token_validator_key]
     replying: asyncio.Task[None] | None = None
     try:
@@ -66,11 +76,12 @@ async def _converse(request: web.Request, socket: web.WebSocketResponse, token: 
                 if data["type"] == "ping":
                     await socket.send_json({"type": "pong"}, dumps=_dumps)
                     continue
-                if data["type"] != "message":
-                    raise InvalidInput("type", f"unknown frame type {data['type']!r}; use message or ping")
+                if data["type"] not in ("message", "report"):
+                    raise InvalidInput("type", f"unknown frame type {data['type']!r}; use message, report or ping")
                 if replying is not None and not replying.done():
-                    raise InvalidInput("message", "a reply is still streaming; wait for its done frame")
-                text, mode = chat_message(data, field="text")
+                    raise InvalidInput(data["type"], "a reply is still streaming; wait for its done frame")
+                kind = data["type"]
+                parsed = chat_message(data, field="text") if kind == "message" else report_request(data)
                 # The token may have expired since the socket opened.
                 principal = await validator.authenticate(token)
             except ServiceError as exc:
@@ -78,7 +89,11 @@ async def _converse(request: web.Request, socket: web.WebSocketResponse, token: 
                 if isinstance(exc, Unauthorized):
                     await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"token no longer valid")
                 continue
-            replying = asyncio.create_task(_reply(socket, chat, principal.user_id, text, mode))
+            if isinstance(parsed, ReportRequest):
+                answer = _report(request, socket, principal.user_id, parsed)
+            else:
+                answer = _chat_reply(request, socket, principal.user_id, *parsed)
+            replying = asyncio.create_task(_answering(socket, answer))
     finally:
         if replying is not None and not replying.done():
             replying.cancel()
@@ -86,20 +101,40 @@ async def _converse(request: web.Request, socket: web.WebSocketResponse, token: 
                 await replying
 
 
-async def _reply(socket: web.WebSocketResponse, chat: ChatService, user_id: str, text: str, mode: Any) -> None:
+async def _answering(socket: web.WebSocketResponse, work: Awaitable[None]) -> None:
+    """Run one answer; any failure becomes an error frame and the socket stays usable."""
     try:
-        async for event in chat.stream(user_id, text, mode):
-            if isinstance(event, Delta):
-                await socket.send_json({"type": "delta", "text": event.text}, dumps=_dumps)
-            elif isinstance(event, ChatReply):
-                await socket.send_json({"type": "done", **reply_fields(event)}, dumps=_dumps)
+        await work
     except ServiceError as exc:
-        message = exc.message
-        if isinstance(exc, UpstreamError):
-            message = f"the reply failed: {exc.message}"
+        message = f"the reply failed: {exc.message}" if isinstance(exc, UpstreamError) else exc.message
         await _send_error(socket, describe(exc)[1], message)
     except ConnectionResetError:
-        pass  # the client left mid-reply; its message is kept, the reply is not
+        pass  # the client left mid-answer; a chat message is kept, a report goes on and is kept
+
+
+async def _chat_reply(request: web.Request, socket: web.WebSocketResponse, user_id: str, text: str, mode: Any) -> None:
+    async for event in request.config_dict[chat_service_key].stream(user_id, text, mode):
+        if isinstance(event, Delta):
+            await socket.send_json({"type": "delta", "text": event.text}, dumps=_dumps)
+        elif isinstance(event, ChatReply):
+            await socket.send_json({"type": "done", **reply_fields(event)}, dumps=_dumps)
+
+
+async def _report(request: web.Request, socket: web.WebSocketResponse, user_id: str, wanted: ReportRequest) -> None:
+    started = time.perf_counter()
+    handle = await request.config_dict[report_service_key].start(user_id, wanted)
+    await socket.send_json(
+        {"type": "report.started", "report_id": handle.report_id, "sections_total": handle.sections_total},
+        dumps=_dumps,
+    )
+    async for index, title, status in handle.sections():
+        await socket.send_json({"type": "report.section", "index": index, "title": title, "status": status},
+                               dumps=_dumps)
+    # Shielded: closing the socket stops the frames, never the report.
+    report = await asyncio.shield(handle.task)
+    elapsed = (time.perf_counter() - started) * 1000
+    body = report_body(handle.report_id, report, cached=handle.cached, elapsed_ms=elapsed)
+    await socket.send_json({"type": "report.done", "report": body}, dumps=_dumps)
 
 
 async def _authenticate(
