@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,35 +70,30 @@ async def open_stream(
     *,
     service: str,
     timeout: float,
+    total_timeout: float,
     **kwargs: Any,
 ) -> OpenStream | UpstreamResponse:
     """Send one request for a streamed answer.
 
     A 200 comes back open, as an OpenStream; any other status comes back fully read
     (and its connection released), as an UpstreamResponse, so it can be retried.
-    The timeout covers the whole exchange, reading the stream included.
+    `timeout` bounds each silence (the wait for headers, or between chunks), and
+    `total_timeout` the whole stream, so a long answer that keeps flowing is not cut.
     """
-    try:
+    with _faults(service, timeout):
         response = await session.request(
             method,
             url,
-            timeout=aiohttp.ClientTimeout(total=timeout),
+            timeout=aiohttp.ClientTimeout(total=total_timeout, sock_connect=timeout, sock_read=timeout),
             trace_request_ctx={"upstream": service},
             allow_redirects=False,
             **kwargs,
         )
-    except asyncio.TimeoutError:
-        raise UpstreamTimeout(service, f"no answer within {timeout:g} s") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamError(service, f"unreachable ({type(exc).__name__})") from None
     if response.status == 200:
         return OpenStream(service, response.status, response.headers, response)
     try:
-        body = await _read_bounded(response, service)
-    except asyncio.TimeoutError:
-        raise UpstreamTimeout(service, f"no answer within {timeout:g} s") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamError(service, f"connection lost ({type(exc).__name__})") from None
+        with _faults(service, timeout):
+            body = await _read_bounded(response, service)
     finally:
         response.release()
     return UpstreamResponse(service, response.status, response.headers, body)
@@ -125,7 +122,7 @@ async def call_upstream(
     Redirects are not followed: an API that redirects is misbehaving, and a 200 at
     the end of a redirect (a login page, a CDN error page) must not pass for its answer.
     """
-    try:
+    with _faults(service, timeout):
         async with session.request(
             method,
             url,
@@ -135,6 +132,13 @@ async def call_upstream(
             **kwargs,
         ) as resp:
             return UpstreamResponse(service, resp.status, resp.headers, await _read_bounded(resp, service))
+
+
+@contextmanager
+def _faults(service: str, timeout: float) -> Iterator[None]:
+    """Transport failures as domain errors: a timeout, or an upstream we cannot reach."""
+    try:
+        yield
     except asyncio.TimeoutError:
         raise UpstreamTimeout(service, f"no answer within {timeout:g} s") from None
     except aiohttp.ClientError as exc:

@@ -6,13 +6,12 @@ from aiohttp import web
 
 from core.errors import InvalidInput
 from core.search import SearchQuery, licensing_summary, total_cost_cents
-from server.keys import search_service_key
+from core.search.query import MAX_QUERY_CHARS
+from server.keys import principal_key, search_service_key
 
 from .json import json_response, optional_integer, optional_string_list, read_json_object, required_string
 
 __all__ = ["get_source", "search"]
-
-MAX_QUERY_CHARS = 400
 
 
 async def search(request: web.Request) -> web.Response:
@@ -26,7 +25,7 @@ async def search(request: web.Request) -> web.Response:
         include_domains=_domains(data, "include_domains"),
         exclude_domains=_domains(data, "exclude_domains"),
     )
-    outcome = await request.config_dict[search_service_key].search(query)
+    outcome = await request.config_dict[search_service_key].search(query, user_id=request[principal_key].user_id)
     return json_response(
         {
             "query": text,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -31,8 +32,9 @@ from .reports import report_body, report_request
 
 __all__ = ["chat_socket"]
 
+log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 64 * 1024
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def _dumps(value: Any) -> str:
@@ -45,20 +47,27 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="this Origin may not open the chat socket")
     socket = web.WebSocketResponse(heartbeat=settings.ws_heartbeat, max_msg_size=MAX_FRAME_BYTES)
     await socket.prepare(request)
-    token, principal = await _authenticate(request, socket, settings.ws_auth_timeout)
-    if principal is None:
-        return socket
     registry = request.config_dict[sockets_key]
-    if not registry.add(principal.user_id, socket):
-        await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many open chat sockets for this user")
+    if not registry.admit(socket):
+        await socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too many sockets are authenticating")
         return socket
-    gauge = request.config_dict[metrics_key].websockets
-    gauge.inc()
+    user_id = None
     try:
-        await _converse(request, socket, token)
+        token, principal = await _authenticate(request, socket, settings.ws_auth_timeout)
+        if principal is None:
+            return socket
+        user_id = principal.user_id
+        if not registry.add(user_id, socket):
+            await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many open chat sockets for this user")
+            return socket
+        gauge = request.config_dict[metrics_key].websockets
+        gauge.inc()
+        try:
+            await _converse(request, socket, token)
+        finally:
+            gauge.dec()
     finally:
-        registry.discard(principal.user_id, socket)
-        gauge.dec()
+        registry.discard(user_id, socket)
     return socket
 
 
@@ -110,6 +119,9 @@ async def _answering(socket: web.WebSocketResponse, work: Awaitable[None]) -> No
         await _send_error(socket, describe(exc)[1], message)
     except ConnectionResetError:
         pass  # the client left mid-answer; a chat message is kept, a report goes on and is kept
+    except Exception:
+        log.exception("websocket answer failed")
+        await _send_error(socket, "internal_error", "the reply failed on our side; the socket is still open")
 
 
 async def _chat_reply(request: web.Request, socket: web.WebSocketResponse, user_id: str, text: str, mode: Any) -> None:
@@ -150,10 +162,13 @@ async def _authenticate(
             token = await asyncio.wait_for(_auth_frame(socket), timeout)
         return token, await validator.authenticate(token)
     except asyncio.TimeoutError:
-        reason = f"no auth frame within {timeout:g} s"
+        code, reason = WSCloseCode.POLICY_VIOLATION, f"no auth frame within {timeout:g} s"
+    except UpstreamError as exc:
+        # The identity service is down: not the client's fault, so "try again later".
+        code, reason = WSCloseCode.TRY_AGAIN_LATER, exc.message
     except (ServiceError, ValueError) as exc:
-        reason = exc.message if isinstance(exc, ServiceError) else str(exc)
-    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=reason.encode()[:120])
+        code, reason = WSCloseCode.POLICY_VIOLATION, exc.message if isinstance(exc, ServiceError) else str(exc)
+    await socket.close(code=code, message=reason.encode()[:120])
     return token, None
 
 
@@ -183,7 +198,8 @@ def _frame(raw: str) -> dict[str, Any]:
 
 async def _send_error(socket: web.WebSocketResponse, code: str, message: str) -> None:
     if not socket.closed:
-        await socket.send_json({"type": "error", "code": code, "message": message}, dumps=_dumps)
+        with contextlib.suppress(ConnectionResetError):  # the client may be gone already
+            await socket.send_json({"type": "error", "code": code, "message": message}, dumps=_dumps)
 
 
 def _origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:

@@ -32,7 +32,12 @@ DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini"}
 def llm_provider(app: web.Application) -> LLMProvider:
     settings = app[settings_key]
     model = settings.llm_model or DEFAULT_MODELS.get(settings.llm_provider, "extractive")
-    common = {"model": model, "timeout": settings.llm_timeout, "retry": retry_policy(settings)}
+    common = {
+        "model": model,
+        "timeout": settings.llm_timeout,
+        "stream_timeout": settings.llm_stream_timeout,
+        "retry": retry_policy(settings),
+    }
     if settings.llm_provider == "anthropic":
         assert settings.anthropic_api_key is not None  # Settings refuses anthropic without it
         return AnthropicChat(

@@ -29,14 +29,14 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 
 
 class RequestIdAccessLogger(AbstractAccessLogger):
-    """One line a request: method, path, status, size, time, and its request id."""
+    """One line a request: method, path (without the query), status, size, time, and its request id."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %s %s %.1fms rid=%s',
             request.remote,
             request.method,
-            request.path_qs,
+            request.path,  # never the query: a websocket may carry its token there
             response.status,
             response.body_length,
             time * 1000,

@@ -11,10 +11,19 @@ import aiohttp
 from aiohttp import web
 
 from core.licensing import DiscoveryPolicy, LicenseDiscoverer, PublicOnlyResolver, TollbitAccount
+from core.ratelimit import RateLimiter
 from core.retry import RetryPolicy
 from core.search import LocalSearch, SearchProvider, SearchService, TavilySearch, load_corpus
 
-from .keys import caches_key, corpus_key, http_session_key, metrics_key, search_service_key, settings_key
+from .keys import (
+    caches_key,
+    corpus_key,
+    http_session_key,
+    metrics_key,
+    search_service_key,
+    settings_key,
+    sweepables_key,
+)
 from .settings import Settings
 
 __all__ = ["corpus_ctx", "retry_policy", "search_ctx"]
@@ -83,7 +92,9 @@ async def search_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     else:
         provider = app[corpus_key]
-    app[search_service_key] = SearchService(provider, caches["search"], caches["source"])
+    limiter = RateLimiter(per_minute=settings.search_rate_limit, max_keys=settings.conversation_max_users * 10)
+    app[sweepables_key].append(limiter)
+    app[search_service_key] = SearchService(provider, caches["search"], caches["source"], limiter)
     yield
     if discovery_session is not None:
         await discovery_session.close()

@@ -183,6 +183,7 @@ class Settings:
     llm_provider: str = _setting("local", _choice("local", "anthropic", "openai"))
     llm_model: str | None = _setting(None, _text)
     llm_timeout: float = _setting(60.0, _seconds(0.01, 600))
+    llm_stream_timeout: float = _setting(600.0, _seconds(0.01, 3600))
     llm_max_tokens: int = _setting(1024, _integer(16, 32_000))
     anthropic_api_key: str | None = _setting(None, _text, secret=True)
     anthropic_base_url: str = _setting("https://api.anthropic.com", _url("http", "https"))
@@ -190,8 +191,10 @@ class Settings:
     openai_base_url: str = _setting("https://api.openai.com/v1", _url("http", "https"))
 
     chat_rate_limit: int = _setting(30, _integer(1, 100_000))
+    search_rate_limit: int = _setting(60, _integer(1, 100_000))
     chat_history_messages: int = _setting(20, _integer(1, 1_000))
-    chat_history_chars: int = _setting(12_000, _integer(100, 1_000_000))
+    # At least one whole message (8,000 characters), so the newest always fits.
+    chat_history_chars: int = _setting(12_000, _integer(8_000, 1_000_000))
     ws_max_per_user: int = _setting(5, _integer(1, 1_000))
     ws_heartbeat: float = _setting(30.0, _seconds(0.01, 3600))
     ws_auth_timeout: float = _setting(10.0, _seconds(0.01, 600))

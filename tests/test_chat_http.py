@@ -196,13 +196,13 @@ async def test_a_slow_provider_is_504(app_client, fake_openai):
 
 
 async def test_history_sent_to_the_model_is_bounded(app_client, fake_anthropic):
-    client = await llm_client(app_client, fake_anthropic, "anthropic", chat_history_messages=4,
-                              chat_history_chars=1000, chat_rate_limit=1000)
+    client = await llm_client(app_client, fake_anthropic, "anthropic", chat_history_messages=6,
+                              chat_history_chars=8000, chat_rate_limit=1000)
     for n in range(6):
-        await say(client, f"message {n} " + "x" * 300)
+        await say(client, f"message {n} " + "x" * 3000)
 
     sent = fake_anthropic.requests[-1]["messages"]
 
-    assert len(sent) <= 4
-    assert sum(len(m["content"]) for m in sent) <= 1000
+    assert len(sent) <= 6
+    assert sum(len(m["content"]) for m in sent) <= 8000
     assert sent[0]["role"] == "user" and sent[-1]["content"].startswith("message 5")

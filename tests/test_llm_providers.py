@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -11,6 +13,7 @@ from core.retry import RetryPolicy
 
 FAST_RETRIES = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, retry_after_cap=0.05)
 MESSAGES = [{"role": "user", "content": "What changed in EU AI rules in 2024?"}]
+OPTIONS = {"model": "m", "timeout": 2, "stream_timeout": 10, "retry": FAST_RETRIES}
 
 
 @pytest.fixture
@@ -23,10 +26,8 @@ async def session():
 async def pair(request, session, fake_openai, fake_anthropic):
     """Each adapter with its own fake, so every test below runs against both protocols."""
     if request.param == "openai":
-        return OpenAIChat(session, base_url=fake_openai.url, api_key="sk-test", model="m", timeout=2,
-                          retry=FAST_RETRIES), fake_openai
-    return AnthropicChat(session, base_url=fake_anthropic.url, api_key="sk-ant-test", model="m", timeout=2,
-                         retry=FAST_RETRIES), fake_anthropic
+        return OpenAIChat(session, base_url=fake_openai.url, api_key="sk-test", **OPTIONS), fake_openai
+    return AnthropicChat(session, base_url=fake_anthropic.url, api_key="sk-ant-test", **OPTIONS), fake_anthropic
 
 
 async def collect(provider) -> list[str]:
@@ -70,12 +71,32 @@ async def test_the_request_speaks_the_protocol(pair):
 @pytest.mark.parametrize("status", [429, 500, 529])
 async def test_a_retryable_status_then_success(pair, status):
     provider, fake = pair
-    fake.statuses = [status]
     fake.retry_after = "0"
 
+    fake.statuses = [status]
     assert await provider.complete("s", MESSAGES, 100) == fake.reply
+    assert fake.calls == 2
+    fake.statuses = [status]
     assert "".join(await collect(provider)) == fake.reply
-    assert fake.calls == 3
+    assert fake.calls == 4
+
+
+async def test_a_long_retry_after_is_capped(pair):
+    provider, fake = pair
+    fake.statuses = [429]
+    fake.retry_after = "100"
+
+    # Honoured uncapped, this would wait 100 s; the policy caps it at 0.05 s.
+    assert await asyncio.wait_for(provider.complete("s", MESSAGES, 100), timeout=2) == fake.reply
+
+
+async def test_a_client_error_is_not_retried(pair):
+    provider, fake = pair
+    fake.statuses = [400]
+
+    with pytest.raises(UpstreamError, match="HTTP 400"):
+        await provider.complete("s", MESSAGES, 100)
+    assert fake.calls == 1
 
 
 async def test_three_failures_raise_after_three_attempts(pair):
@@ -106,16 +127,16 @@ async def test_a_cut_stream_is_an_error_not_a_short_reply(pair):
 
 async def test_a_slow_provider_times_out(session, fake_openai):
     fake_openai.latency = 1.0
-    provider = OpenAIChat(session, base_url=fake_openai.url, api_key=None, model="m", timeout=0.1, retry=FAST_RETRIES)
+    provider = OpenAIChat(session, base_url=fake_openai.url, api_key=None, **{**OPTIONS, "timeout": 0.1})
 
     with pytest.raises(UpstreamTimeout):
         await provider.complete("s", MESSAGES, 100)
+    assert fake_openai.calls == 1  # a timeout is not retried: each attempt already waited long enough
     assert "authorization" not in fake_openai.headers[0]
 
 
 async def test_anthropic_error_event_mid_stream_is_an_error(session, fake_anthropic):
-    provider = AnthropicChat(session, base_url=fake_anthropic.url, api_key="k", model="m", timeout=2,
-                             retry=FAST_RETRIES)
+    provider = AnthropicChat(session, base_url=fake_anthropic.url, api_key="k", **OPTIONS)
     fake_anthropic.error_event_after = 1
 
     with pytest.raises(UpstreamError, match="overloaded_error"):

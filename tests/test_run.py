@@ -43,7 +43,7 @@ async def test_dev_server_serves_and_prints_how_to_get_a_token():
         assert "/api/auth/signup" in hints[1] and "/api/auth/login" in hints[2]
 
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"{url}/api/health", headers={"X-Request-ID": "run-test-1"}) as response:
+            async with session.get(f"{url}/api/health?token=leak-me", headers={"X-Request-ID": "run-test-1"}) as response:
                 assert response.status == 200
                 assert (await response.json())["status"] == "ok"
             credentials = {"email": "you@example.org", "password": "correct horse battery"}
@@ -57,6 +57,7 @@ async def test_dev_server_serves_and_prints_how_to_get_a_token():
         log = process.stderr.read()
         assert "tokens will not survive a restart" in log
         assert re.search(r'"GET /api/health" 200 \d+ [\d.]+ms rid=run-test-1', log)
+        assert "leak-me" not in log
     finally:
         stop(process)
 
@@ -69,8 +70,10 @@ async def test_shutdown_closes_open_sockets_at_once():
             credentials = {"email": "ws@example.org", "password": "correct horse battery"}
             async with session.post(f"{url}/api/auth/signup", json=credentials) as response:
                 token = (await response.json())["access_token"]
-            sockets = [await session.ws_connect(f"{url}/ws/chat?token={token}") for _ in range(3)]
-            for socket in sockets:
+            # One socket that never sends its auth frame: it must not hold up shutdown either.
+            sockets = [await session.ws_connect(f"{url}/ws/chat")]
+            sockets += [await session.ws_connect(f"{url}/ws/chat?token={token}") for _ in range(3)]
+            for socket in sockets[1:]:
                 await socket.send_json({"type": "ping"})
                 assert await socket.receive_json() == {"type": "pong"}
 

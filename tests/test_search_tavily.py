@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
+from aiohttp.abc import AbstractResolver
 
 from core.licensing import PublicOnlyResolver
 from tests.conftest import bearer
@@ -189,6 +191,9 @@ async def test_the_ssrf_guard_refuses_loopback_unless_allowed(app_client, fake_t
     fake_tavily.results = [
         result(site.page("/a")),
         result(site.page("/b").replace("127.0.0.1", "localhost")),
+        result(site.page("/c").replace("127.0.0.1", "\uff11\uff12\uff17.\uff10.\uff10.\uff11")),  # full-width digits
+        result(site.page("/d").replace("127.0.0.1", "[::ffff:127.0.0.1]")),
+        result(site.page("/e").replace("127.0.0.1", "[::1]")),
     ]
     client = await tavily_client(app_client, fake_tavily, allow_private_fetch="false")
 
@@ -260,10 +265,63 @@ async def test_a_failed_search_is_not_cached(app_client, fake_tavily):
     assert fake_tavily.calls == 2
 
 
-async def test_the_resolver_guard_refuses_names_of_private_addresses():
-    resolver = PublicOnlyResolver()
-    try:
+class FixedResolver(AbstractResolver):
+    """A resolver whose answers a test chooses, standing in for DNS."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list:
+        return [{"hostname": host, "host": address, "port": port, "family": family, "proto": 0, "flags": 0}
+                for address in self.answers[host]]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_the_resolver_guard_refuses_names_that_point_inside():
+    resolver = PublicOnlyResolver(FixedResolver({
+        "rebinding.example.org": ["127.0.0.1"],
+        "metadata.example.org": ["169.254.169.254"],
+        "mixed.example.org": ["10.1.2.3", "93.184.215.14"],
+    }))
+
+    for name in ("rebinding.example.org", "metadata.example.org"):
         with pytest.raises(OSError, match="private or reserved"):
-            await resolver.resolve("localhost", 80)
-    finally:
-        await resolver.close()
+            await resolver.resolve(name, 80)
+    assert [answer["host"] for answer in await resolver.resolve("mixed.example.org", 80)] == ["93.184.215.14"]
+
+
+@pytest.mark.parametrize("header", ["USD 1e20", "USD 1e999999", "USD -1", "USD NaN", "0.01", "USD"])
+async def test_an_absurd_crawler_price_is_ignored(app_client, fake_tavily, serve, header):
+    site = await serve(FakePublisher(crawler_price=header))
+    fake_tavily.results = [result(site.page("/p"))]
+    client = await tavily_client(app_client, fake_tavily)
+
+    license = (await licenses_for(client))[site.page("/p")]
+
+    assert license["protocol"] == "free"
+
+
+async def test_results_with_unusable_urls_are_skipped(app_client, fake_tavily, serve):
+    site = await serve(FakePublisher())
+    fake_tavily.results = [result("https://example.com:abc/x"), result("http://[::1/x"), result(site.page("/ok"))]
+    client = await tavily_client(app_client, fake_tavily)
+
+    response = await search(client)
+
+    assert response.status == 200
+    assert [source["url"] for source in (await response.json())["sources"]] == [site.page("/ok")]
+
+
+async def test_concurrent_identical_searches_call_tavily_once(app_client, fake_tavily, serve):
+    site = await serve(FakePublisher())
+    fake_tavily.results = [result(site.page("/a"))]
+    fake_tavily.latency = 0.1
+    client = await tavily_client(app_client, fake_tavily)
+
+    responses = await asyncio.gather(*(search(client) for _ in range(10)))
+
+    assert {response.status for response in responses} == {200}
+    assert fake_tavily.calls == 1
+    assert site.requests.count(("GET", "/.well-known/rsl.xml")) == 1

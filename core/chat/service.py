@@ -20,6 +20,8 @@ Mode = Literal["conversational", "research"]
 RESEARCH_TERMS = 6
 SOURCE_QUERY_CHARS = 300
 RESEARCH_SOURCES = 5
+# What is kept of one reply: a remote model may send megabytes, the history holds 50 messages a user.
+MAX_STORED_REPLY_CHARS = 32_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ class ChatService:
         return turn, window
 
     async def _finish(self, user_id: str, mode: Mode, turn: _Turn, text: str) -> ChatReply:
-        length = await self._store.append(user_id, "assistant", text)
+        length = await self._store.append(user_id, "assistant", text[:MAX_STORED_REPLY_CHARS])
         return ChatReply(text, mode, length, turn.suggest_research, turn.source_query, turn.sources)
 
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from ..cache import Cache
-from ..errors import UpstreamError
+from ..errors import CapacityExceeded, UpstreamError
 from ..http import UpstreamResponse, call_upstream
-from ..search.source import License, Source
-from .guard import literal_host_allowed
-from .rsl import RslError, parse_rsl
+from ..sources import License, Source
+from .guard import url_host_allowed
+from .rsl import RslError, parse_rsl, price_cents
 
 __all__ = ["DiscoveryPolicy", "LicenseDiscoverer", "TollbitAccount"]
 
@@ -40,6 +38,7 @@ class DiscoveryPolicy:
     timeout: float = 2.0  # per request
     concurrency: int = 8  # hosts probed at once, process-wide
     budget: float = 3.0  # the longest a search waits for discovery
+    backlog: int = 64  # probes that may wait for a place; past that a host reads unknown, uncached
     success_ttl: float = 3600.0
     failure_ttl: float = 60.0
     allow_private: bool = False
@@ -58,6 +57,7 @@ class LicenseDiscoverer:
         self._cache = cache
         self._policy = policy
         self._gate = asyncio.Semaphore(policy.concurrency)
+        self._queued = 0
 
     async def discover(self, sources: list[Source]) -> list[Source]:
         """The sources with their licenses; what is not known within the budget is `unknown`."""
@@ -87,10 +87,18 @@ class LicenseDiscoverer:
 
     async def _probe(self, url: str) -> dict[str, Any]:
         publisher = urlsplit(url).hostname or ""
-        if not self._policy.allow_private and not literal_host_allowed(publisher):
+        if not self._policy.allow_private and not url_host_allowed(url):
             log.info("not probing %s: a private address", publisher)
             return asdict(License.unknown(publisher))
-        async with self._gate:
+        if self._queued >= self._policy.backlog:
+            # Raised, not returned: an error is shared with waiters but never cached.
+            raise CapacityExceeded("license discovery is saturated")
+        self._queued += 1
+        try:
+            await self._gate.acquire()
+        finally:
+            self._queued -= 1
+        try:
             try:
                 license = (
                     await self._rsl(url, publisher)
@@ -101,6 +109,8 @@ class LicenseDiscoverer:
             except (UpstreamError, RslError) as exc:
                 log.info("license discovery for %s failed: %s", publisher, exc)
                 license = License.unknown(publisher)
+        finally:
+            self._gate.release()
         return asdict(license)
 
     async def _rsl(self, url: str, publisher: str) -> License | None:
@@ -156,10 +166,7 @@ def _origin(url: str) -> str:
 def _crawler_price(header: str) -> tuple[int, str] | None:
     """`crawler-price: USD 0.01` as whole cents, rounded up, and the currency."""
     currency, _, amount = header.strip().partition(" ")
-    try:
-        value = Decimal(amount.strip())
-    except InvalidOperation:
+    cents = price_cents(amount)
+    if cents is None or not currency.isalpha() or len(currency) > 8:
         return None
-    if not value.is_finite() or value < 0 or not currency:
-        return None
-    return math.ceil(value * 100), currency.upper()
+    return cents, currency.upper()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-__all__ = ["RslError", "RslTerms", "parse_rsl"]
+from ..sources import MAX_PRICE_CENTS
+
+__all__ = ["RslError", "RslTerms", "parse_rsl", "price_cents"]
 
 NAMESPACE = "https://rslstandard.org/rsl"
 
@@ -62,14 +64,23 @@ def parse_rsl(document: bytes, page_url: str) -> RslTerms:
         return RslTerms(payment_type, 0, "USD")
     if amount is None or not (amount.text or "").strip():
         raise RslError("payment without an <amount>")
+    cents = price_cents(amount.text)
+    if cents is None:
+        raise RslError(f"amount {amount.text.strip()[:40]!r} is not a price")
+    return RslTerms(payment_type, cents, amount.get("currency", "USD").upper()[:8])
+
+
+def price_cents(amount: str) -> int | None:
+    """A decimal amount of money as whole cents, rounded up so a price is never under-reported;
+    None for anything that is not a plausible price."""
     try:
-        value = Decimal(amount.text.strip())
-    except InvalidOperation:
-        raise RslError(f"amount {amount.text.strip()!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise RslError(f"amount {value} is not a price")
-    # Whole cents, rounded up: a quoted price is never under-reported.
-    return RslTerms(payment_type, math.ceil(value * 100), amount.get("currency", "USD").upper())
+        value = Decimal(amount.strip())
+        if not value.is_finite() or value < 0:
+            return None
+        cents = math.ceil(value * 100)
+    except ArithmeticError:  # InvalidOperation and Overflow both
+        return None
+    return cents if cents <= MAX_PRICE_CENTS else None
 
 
 def _coverage(pattern: str, page_url: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,7 @@ class OpenAIChat(RemoteModel):
         api_key: str | None,
         model: str,
         timeout: float,
+        stream_timeout: float,
         retry: RetryPolicy,
     ) -> None:
         # A local model server takes no key; sending an empty bearer would confuse some.
@@ -38,6 +40,7 @@ class OpenAIChat(RemoteModel):
             headers=headers,
             model=model,
             timeout=timeout,
+            stream_timeout=stream_timeout,
             retry=retry,
         )
 
@@ -52,15 +55,16 @@ class OpenAIChat(RemoteModel):
     async def stream(self, system: str, messages: list[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
         stream = await self._open(self._body(system, messages, max_tokens, stream=True))
         produced = False
-        async for event in sse_events(stream):
-            if event.data.strip() == "[DONE]":
-                if not produced:
-                    raise UpstreamBadResponse(self.name, "the model returned an empty reply")
-                return
-            text = _delta_text(event.data)
-            if text:
-                produced = True
-                yield text
+        async with aclosing(sse_events(stream)) as events:
+            async for event in events:
+                if event.data.strip() == "[DONE]":
+                    if not produced:
+                        raise UpstreamBadResponse(self.name, "the model returned an empty reply")
+                    return
+                text = _delta_text(event.data)
+                if text:
+                    produced = True
+                    yield text
         raise UpstreamBadResponse(self.name, "the stream ended before [DONE]")
 
     def _body(self, system: str, messages: list[ChatMessage], max_tokens: int, *, stream: bool) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class RemoteModel:
         headers: dict[str, str],
         model: str,
         timeout: float,
+        stream_timeout: float,
         retry: RetryPolicy,
     ) -> None:
         self._session = session
@@ -34,25 +35,28 @@ class RemoteModel:
         self._headers = headers
         self.model = model
         self._timeout = timeout
+        self._stream_timeout = stream_timeout
         self._retry = retry
 
     async def _post(self, body: dict[str, Any]) -> Any:
-        send = partial(self._send, call_upstream, body)
+        send = partial(
+            call_upstream, self._session, "POST", self._url, service=self.name, timeout=self._timeout,
+            json=body, headers=self._headers,
+        )
         response = await call_with_retries(send, self._retry)
         if response.status != 200:
             raise self._failure(response)
         return response.json()
 
     async def _open(self, body: dict[str, Any]) -> OpenStream:
-        answer = await call_with_retries(partial(self._send, open_stream, body), self._retry)
+        send = partial(
+            open_stream, self._session, "POST", self._url, service=self.name, timeout=self._timeout,
+            total_timeout=self._stream_timeout, json=body, headers=self._headers,
+        )
+        answer = await call_with_retries(send, self._retry)
         if isinstance(answer, UpstreamResponse):
             raise self._failure(answer)
         return answer
-
-    async def _send(self, how: Any, body: dict[str, Any]) -> Any:
-        return await how(
-            self._session, "POST", self._url, service=self.name, timeout=self._timeout, json=body, headers=self._headers
-        )
 
     def _failure(self, response: UpstreamResponse) -> UpstreamError:
         detail = self._error_message(response)

@@ -4,7 +4,7 @@ from .corpus import CorpusDocument, load_corpus
 from .local import LocalSearch
 from .query import SearchQuery
 from .service import SearchOutcome, SearchProvider, SearchService
-from .source import License, Source, licensing_summary, source_id, total_cost_cents
+from ..sources import License, Source, licensing_summary, source_id, total_cost_cents
 from .tavily import TavilySearch
 
 __all__ = [

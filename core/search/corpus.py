@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .source import PROTOCOLS, License, domain_of, source_id
+from ..sources import PROTOCOLS, License, domain_of, source_id
 
 __all__ = ["CorpusDocument", "load_corpus"]
 

@@ -6,11 +6,10 @@ from ..text import Sentence, pick_sentences, sentence_terms, tokenize
 from .bm25 import BM25Index
 from .corpus import CorpusDocument
 from .query import SearchQuery
-from .source import Source
+from ..sources import SNIPPET_CHARS, Source
 
 __all__ = ["LocalSearch"]
 
-SNIPPET_CHARS = 320
 
 
 class LocalSearch:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["SearchQuery"]
+__all__ = ["MAX_QUERY_CHARS", "SearchQuery"]
+
+MAX_QUERY_CHARS = 400  # Tavily's documented limit, and ours
 
 
 @dataclass(frozen=True, slots=True)

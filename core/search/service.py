@@ -7,8 +7,9 @@ from typing import Any, Protocol
 
 from ..cache import Cache
 from ..errors import NotFound
+from ..ratelimit import RateLimiter
 from .query import SearchQuery
-from .source import Source
+from ..sources import Source
 
 __all__ = ["SearchOutcome", "SearchProvider", "SearchService"]
 
@@ -31,16 +32,26 @@ class SearchService:
     Each source is also kept by id, so that later requests can name it.
     """
 
-    def __init__(self, provider: SearchProvider, results: Cache[list[dict[str, Any]]], sources: Cache[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        provider: SearchProvider,
+        results: Cache[list[dict[str, Any]]],
+        sources: Cache[dict[str, Any]],
+        limiter: RateLimiter,
+    ) -> None:
         self._provider = provider
         self._results = results
         self._sources = sources
+        self._limiter = limiter
 
     @property
     def provider_name(self) -> str:
         return self._provider.name
 
-    async def search(self, query: SearchQuery) -> SearchOutcome:
+    async def search(self, query: SearchQuery, *, user_id: str | None = None) -> SearchOutcome:
+        """`user_id` is given for a user's own searches, which count against their rate limit."""
+        if user_id is not None:
+            await self._limiter.hit(user_id, "searches")
         computed = False
 
         async def run() -> list[dict[str, Any]]:

@@ -11,15 +11,13 @@ from ..errors import UpstreamBadResponse, UpstreamError
 from ..http import call_upstream
 from ..licensing import LicenseDiscoverer
 from ..retry import RetryPolicy, call_with_retries
-from .query import SearchQuery
-from .source import License, Source, domain_of, source_id
+from ..sources import SNIPPET_CHARS, License, Source, domain_of, source_id
+from .query import MAX_QUERY_CHARS, SearchQuery
 
 __all__ = ["TavilySearch"]
 
 SERVICE = "tavily"
-MAX_QUERY_CHARS = 400  # Tavily's documented limit
 MAX_RESULTS = 20
-SNIPPET_CHARS = 320
 
 
 class TavilySearch:
@@ -82,14 +80,18 @@ class TavilySearch:
         for item in results[:MAX_RESULTS]:
             if not isinstance(item, dict) or not isinstance(item.get("url"), str):
                 continue
-            url, domain = item["url"], domain_of(item["url"])
+            url = item["url"]
+            try:
+                domain, identity = domain_of(url), source_id(url)
+            except ValueError:  # a bad port or bracket: a result we cannot fetch or cite
+                continue
             if not domain or not url.startswith(("https://", "http://")) or not query.allows(domain):
                 continue
             score = item.get("score")
             published = item.get("published_date")
             sources.append(
                 Source(
-                    id=source_id(url),
+                    id=identity,
                     title=str(item.get("title") or url)[:300],
                     url=url,
                     domain=domain,

@@ -7,9 +7,22 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["License", "Source", "domain_of", "licensing_summary", "normalize_url", "source_id", "total_cost_cents"]
+__all__ = [
+    "MAX_PRICE_CENTS",
+    "SNIPPET_CHARS",
+    "License",
+    "Source",
+    "domain_of",
+    "licensing_summary",
+    "normalize_url",
+    "source_id",
+    "total_cost_cents",
+]
 
 PROTOCOLS = ("rsl", "tollbit", "cloudflare", "free", "unknown")
+SNIPPET_CHARS = 320
+# A price above this (a million dollars) is a publisher's mistake or an attack, not a price.
+MAX_PRICE_CENTS = 100_000_000
 _TRACKING_PARAMS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref", "ref_src"})
 
 
