@@ -16,11 +16,29 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import jwt
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big a run is: `full` for make bench, `quick` for make bench-quick, `smoke` for the test
+    suite, which only checks that the benchmark code still runs."""
+
+    name: str
+
+    def pick(self, full: Any, quick: Any, smoke: Any) -> Any:
+        return {"full": full, "quick": quick, "smoke": smoke}[self.name]
+
+
+FULL, QUICK, SMOKE = Size("full"), Size("quick"), Size("smoke")
 
 
 def free_port() -> int:
@@ -46,8 +64,9 @@ class Service:
 async def service(**env: str) -> AsyncIterator[Service]:
     """run.py in its own process, configured only through the environment, as deployed."""
     port = free_port()
+    # Rate limits would measure themselves, not the service: they are lifted unless a benchmark sets them.
     environ = {**os.environ, "PORT": str(port), "ACCESS_LOG": "false", "LOG_LEVEL": "WARNING",
-               "AUTH_JWT_SECRET": SECRET, **env}
+               "AUTH_JWT_SECRET": SECRET, "CHAT_RATE_LIMIT": "100000", "SEARCH_RATE_LIMIT": "100000", **env}
     process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=environ,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -80,6 +99,43 @@ async def local_token(session: aiohttp.ClientSession, url: str, email: str = "be
             return (await response.json())["access_token"]
     async with session.post(f"{url}/api/auth/login", json=credentials) as response:
         return (await response.json())["access_token"]
+
+
+@asynccontextmanager
+async def fake_server(fake: Any) -> AsyncIterator[Any]:
+    """A fake upstream from tests/fakes (an object with .app() and .url) served on loopback."""
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()
+
+
+def mint_token(user_id: str, ttl: float = 3600.0) -> str:
+    """A local-mode token for `user_id`, signed with the secret `service()` gives the server,
+    so that a benchmark need not sign up thousands of users."""
+    now = int(time.time())
+    claims = {"sub": user_id, "iss": "micropaymentcrawler", "iat": now, "exp": now + int(ttl)}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def metric(session: aiohttp.ClientSession, url: str, name: str, **labels: str) -> float | None:
+    """One sample from the service's /metrics."""
+    async with session.get(f"{url}/metrics") as response:
+        text = await response.text()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -11,14 +11,15 @@ import aiohttp
 from core.search import LocalSearch, SearchQuery, load_corpus
 from server.settings import SHIPPED_CORPUS
 
-from .harness import local_token, ms, percentile, service, table
+from .harness import SMOKE, Size, local_token, ms, percentile, service, table
 
 GOAL_MS = 50.0
 
 
-def queries() -> list[str]:
+def queries(size: Size | None = None) -> list[str]:
     """One query per corpus document: the first six words of its title."""
-    return [" ".join(document.title.split()[:6]) for document in load_corpus(Path(SHIPPED_CORPUS))]
+    texts = [" ".join(document.title.split()[:6]) for document in load_corpus(Path(SHIPPED_CORPUS))]
+    return texts[:5] if size is SMOKE else texts
 
 
 async def provider_p50(rounds: int) -> float:
@@ -32,8 +33,8 @@ async def provider_p50(rounds: int) -> float:
     return percentile(samples, 50)
 
 
-async def run(quick: bool = False) -> str:
-    texts = queries()
+async def run(size: Size) -> str:
+    texts = queries(size)
     first: list[float] = []
     repeated: list[float] = []
     async with service() as svc, aiohttp.ClientSession() as session:
@@ -48,14 +49,14 @@ async def run(quick: bool = False) -> str:
 
         for text in texts:
             await timed(text, first)
-        for _ in range(1 if quick else 5):
+        for _ in range(size.pick(5, 1, 1)):
             for text in texts:
                 await timed(text, repeated)
         async with session.get(f"{svc.url}/metrics") as response:
             metrics = await response.text()
     hits = _sample(metrics, 'cache_hits_total{cache="search"}')
     misses = _sample(metrics, 'cache_misses_total{cache="search"}')
-    provider = await provider_p50(1 if quick else 5)
+    provider = await provider_p50(size.pick(5, 1, 1))
     rows = [
         ["first query (miss), over HTTP", ms(percentile(first, 50)), ms(percentile(first, 99)), f"< {GOAL_MS:g} ms"],
         ["repeated query (hit), over HTTP", ms(percentile(repeated, 50)), ms(percentile(repeated, 99)), f"< {GOAL_MS:g} ms"],
@@ -78,4 +79,6 @@ def _sample(metrics: str, name: str) -> float:
 
 
 if __name__ == "__main__":
-    print(asyncio.run(run(quick=True)))
+    from .harness import QUICK
+
+    print(asyncio.run(run(QUICK)))
