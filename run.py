@@ -46,7 +46,7 @@ async def serve(settings: Settings) -> None:
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.host, settings.port).start()
+        await web.TCPSite(runner, settings.host, settings.port, backlog=settings.listen_backlog).start()
         host, port = runner.addresses[0][:2]
         print(banner(settings, f"http://{host}:{port}"), flush=True)
         await stop.wait()

@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,14 +68,17 @@ async def service(**env: str) -> AsyncIterator[Service]:
     # Rate limits would measure themselves, not the service: they are lifted unless a benchmark sets them.
     environ = {**os.environ, "PORT": str(port), "ACCESS_LOG": "false", "LOG_LEVEL": "WARNING",
                "AUTH_JWT_SECRET": SECRET, "CHAT_RATE_LIMIT": "100000", "SEARCH_RATE_LIMIT": "100000", **env}
+    # The log goes to a file, not a pipe: a pipe nobody reads fills up and stalls the service.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=environ,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
             for _ in range(300):
                 if process.poll() is not None:
-                    raise RuntimeError(f"service exited: {process.stderr.read().decode()[-500:]}")
+                    log.seek(0)
+                    raise RuntimeError(f"service exited: {log.read().decode()[-500:]}")
                 try:
                     async with session.get(f"{url}/api/health") as response:
                         if response.status == 200:
@@ -90,6 +94,7 @@ async def service(**env: str) -> AsyncIterator[Service]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 async def local_token(session: aiohttp.ClientSession, url: str, email: str = "bench@example.org") -> str:
@@ -106,7 +111,7 @@ async def fake_server(fake: Any) -> AsyncIterator[Any]:
     """A fake upstream from tests/fakes (an object with .app() and .url) served on loopback."""
     runner = web.AppRunner(fake.app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
     await site.start()
     fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:

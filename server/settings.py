@@ -123,6 +123,8 @@ class Settings:
     log_level: str = _setting("INFO", _log_level)
     access_log: bool = _setting(True, _boolean)
     max_body_bytes: int = _setting(1024 * 1024, _integer(1024, 64 * 1024 * 1024))
+    # The kernel queues this many connections not yet accepted; aiohttp's 128 drops bursts of users.
+    listen_backlog: int = _setting(1024, _integer(1, 65_535))
     shutdown_timeout: float = _setting(10.0, _seconds(0.1, 600))
 
     cache_url: str = _setting("memory://", _url("memory", "redis"))
