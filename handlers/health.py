@@ -13,9 +13,16 @@ __all__ = ["health", "me", "metrics"]
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 while the process serves; `degraded` when Redis does not answer (caches then fail open)."""
     app = request.config_dict
+    caches = app[caches_key]
+    healthy = await caches.healthy()
     return json_response(
-        {"status": "ok", "auth_mode": app[identity_key].mode, "cache_backend": app[caches_key].backend_name}
+        {
+            "status": "ok" if healthy else "degraded",
+            "auth_mode": app[identity_key].mode,
+            "cache_backend": caches.backend_name,
+        }
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aiohttp import web
 
 from .auth import auth_middleware
@@ -17,7 +19,7 @@ from .search import corpus_ctx, search_ctx
 from .settings import Settings
 from .sockets import SocketRegistry
 
-__all__ = ["create_app"]
+__all__ = ["app_from_env", "create_app"]
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -44,3 +46,8 @@ async def close_sockets(app: web.Application) -> None:
     # on_shutdown runs before aiohttp waits for open handlers, so websockets end now
     # rather than after the shutdown timeout.
     await app[sockets_key].close_all()
+
+
+def app_from_env() -> web.Application:
+    """The app configured from the environment, for process managers such as Gunicorn."""
+    return create_app(Settings.from_env(os.environ))

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from core.chat import ChatService
-from core.conversations import ConversationStore
+from core.conversations import ConversationStore, RedisConversationStore, Store
 from core.llm import AnthropicChat, LLMProvider, LocalModel, OpenAIChat
-from core.ratelimit import RateLimiter
 
 from .keys import (
+    caches_key,
     chat_service_key,
     conversations_key,
     corpus_key,
@@ -22,6 +22,7 @@ from .keys import (
     settings_key,
     sweepables_key,
 )
+from .resources import rate_limiter
 from .search import retry_policy
 
 __all__ = ["chat_ctx"]
@@ -52,16 +53,21 @@ def llm_provider(app: web.Application) -> LLMProvider:
 
 async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
-    store = ConversationStore(
-        max_messages=settings.conversation_max_messages,
-        max_users=settings.conversation_max_users,
-        idle_ttl=settings.conversation_idle_ttl,
-    )
-    # One bucket per user, for as many users as conversations may hold, and a margin.
-    limiter = RateLimiter(per_minute=settings.chat_rate_limit, max_keys=settings.conversation_max_users * 10)
+    bounds = {
+        "max_messages": settings.conversation_max_messages,
+        "max_users": settings.conversation_max_users,
+        "idle_ttl": settings.conversation_idle_ttl,
+    }
+    client = app[caches_key].redis
+    store: Store
+    if client is not None:
+        store = RedisConversationStore(client, prefix=settings.cache_prefix, **bounds)
+    else:
+        store = ConversationStore(**bounds)
+    limiter = rate_limiter(app, settings.chat_rate_limit)
     app[conversations_key] = store
     app[llm_key] = llm_provider(app)
-    app[sweepables_key].extend([store, limiter])
+    app[sweepables_key].append(store)
     app[metrics_key].watch_conversations(lambda: store.stats)
     app[chat_service_key] = ChatService(
         store,

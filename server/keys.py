@@ -8,7 +8,7 @@ from aiohttp import web
 from core.auth import IdentityProvider, Principal, TokenValidator
 from core.cache import CacheRegistry
 from core.chat import ChatService
-from core.conversations import ConversationStore
+from core.conversations import Store
 from core.llm import LLMProvider
 from core.reports import ReportService
 from core.search import LocalSearch, SearchService
@@ -46,7 +46,7 @@ token_validator_key = web.AppKey("token_validator", TokenValidator)
 sweepables_key = web.AppKey("sweepables", list[Sweepable])
 search_service_key = web.AppKey("search_service", SearchService)
 corpus_key = web.AppKey("corpus", LocalSearch)
-conversations_key = web.AppKey("conversations", ConversationStore)
+conversations_key = web.AppKey("conversations", Store)
 chat_service_key = web.AppKey("chat_service", ChatService)
 sockets_key = web.AppKey("sockets", SocketRegistry)
 llm_key = web.AppKey("llm", LLMProvider)

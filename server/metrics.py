@@ -65,6 +65,9 @@ class _ConversationCollector(Collector):
         yield CounterMetricFamily(
             "conversation_users_expired", "Users dropped after the idle TTL.", value=stats.users_expired
         )
+        yield CounterMetricFamily(
+            "conversation_store_errors", "Conversation store operations that failed (Redis).", value=stats.errors
+        )
 
 
 class Metrics:

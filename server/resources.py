@@ -13,6 +13,7 @@ from aiohttp import web
 
 from core.auth import IdentityProvider, LedeWireIdentity, LocalIdentity, PasswordHasher, TokenValidator
 from core.cache import CacheRegistry
+from core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 
 from .background import sweep_forever
 from .keys import (
@@ -25,7 +26,7 @@ from .keys import (
     token_validator_key,
 )
 
-__all__ = ["caches_ctx", "http_session_ctx", "identity_ctx", "sweeper_ctx"]
+__all__ = ["caches_ctx", "http_session_ctx", "identity_ctx", "rate_limiter", "sweeper_ctx"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ async def caches_ctx(app: web.Application) -> AsyncIterator[None]:
         prefix=settings.cache_prefix,
         redis_timeout=settings.redis_timeout,
         redis_pool_size=settings.redis_pool_size,
+        lock_ttl=settings.redis_lock_ttl,
     )
     caches.create("token", ttl=settings.token_cache_ttl, max_entries=settings.token_cache_max)
     caches.create("search", ttl=settings.search_cache_ttl, max_entries=settings.search_cache_max)
@@ -89,6 +91,17 @@ async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
         provider, app[caches_key]["token"], rejection_ttl=settings.token_rejection_ttl
     )
     yield
+
+
+def rate_limiter(app: web.Application, per_minute: int) -> Limiter:
+    """Counted in Redis when the caches are, so that a limit holds across instances."""
+    caches, settings = app[caches_key], app[settings_key]
+    if caches.redis is not None:
+        return RedisRateLimiter(caches.redis, prefix=settings.cache_prefix, per_minute=per_minute)
+    # One bucket per user, for as many users as conversations may hold, and a margin.
+    limiter = RateLimiter(per_minute=per_minute, max_keys=settings.conversation_max_users * 10)
+    app[sweepables_key].append(limiter)
+    return limiter
 
 
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:

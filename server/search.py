@@ -11,7 +11,6 @@ import aiohttp
 from aiohttp import web
 
 from core.licensing import DiscoveryPolicy, LicenseDiscoverer, PublicOnlyResolver, TollbitAccount
-from core.ratelimit import RateLimiter
 from core.retry import RetryPolicy
 from core.search import LocalSearch, SearchProvider, SearchService, TavilySearch, load_corpus
 
@@ -22,8 +21,8 @@ from .keys import (
     metrics_key,
     search_service_key,
     settings_key,
-    sweepables_key,
 )
+from .resources import rate_limiter
 from .settings import Settings
 
 __all__ = ["corpus_ctx", "retry_policy", "search_ctx"]
@@ -92,8 +91,7 @@ async def search_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     else:
         provider = app[corpus_key]
-    limiter = RateLimiter(per_minute=settings.search_rate_limit, max_keys=settings.conversation_max_users * 10)
-    app[sweepables_key].append(limiter)
+    limiter = rate_limiter(app, settings.search_rate_limit)
     app[search_service_key] = SearchService(provider, caches["search"], caches["source"], limiter)
     yield
     if discovery_session is not None:

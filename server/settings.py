@@ -132,6 +132,7 @@ class Settings:
     cache_sweep_interval: float = _setting(60.0, _seconds())
     redis_timeout: float = _setting(1.0, _seconds(0.01, 60))
     redis_pool_size: int = _setting(50, _integer(1, 10_000))
+    redis_lock_ttl: float = _setting(5.0, _seconds(0.05, 300))
 
     token_cache_ttl: float = _setting(300.0, _seconds())
     token_cache_max: int = _setting(10_000, _integer(1, 1_000_000))

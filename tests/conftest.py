@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import redis.asyncio as redis
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -15,6 +19,7 @@ from tests.fakes.ledewire import FakeLedeWire
 from tests.fakes.llm import FakeAnthropic, FakeOpenAI
 from tests.fakes.tavily import FakeTavily
 
+REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 
 AppClient = Callable[..., Awaitable[TestClient]]
@@ -89,3 +94,28 @@ async def metric(client: TestClient, name: str, **labels: str) -> float | None:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def redis_reachable() -> bool:
+    parts = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    if not redis_reachable():
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required but {REDIS_URL} does not answer")
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.from_url(REDIS_URL)
+    keys = [key async for key in client.scan_iter(match=f"{name}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()

@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as redis
 
 from core.cache import CacheRegistry
-from tests.conftest import bearer, metric
+from tests.conftest import REDIS_URL, bearer, metric
 
 pytestmark = pytest.mark.redis
-
-REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
-
-
-def redis_reachable() -> bool:
-    parts = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    if not redis_reachable():
-        if os.environ.get("REQUIRE_REDIS"):
-            pytest.fail(f"Redis is required but {REDIS_URL} does not answer")
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    yield name
-    client = redis.from_url(REDIS_URL)
-    keys = [key async for key in client.scan_iter(match=f"{name}:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
 
 @pytest.fixture
 async def registry(prefix: str) -> AsyncIterator[CacheRegistry]:

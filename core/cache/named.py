@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from aiocache.base import BaseCache
 
+from .flight import RedisFlight
 from .memory import BoundedMemoryCache
 
 __all__ = ["Cache", "CacheStats", "Ttl"]
@@ -39,11 +40,19 @@ class Cache(Generic[V]):
     fall through to the upstream rather than fail.
     """
 
-    def __init__(self, name: str, backend: BaseCache, ttl: float, namespace: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        backend: BaseCache,
+        ttl: float,
+        namespace: str | None = None,
+        flight: RedisFlight | None = None,
+    ) -> None:
         self.name = name
         self.ttl = ttl
         self._backend = backend
         self._namespace = namespace
+        self._flight = flight
         self._inflight: dict[str, asyncio.Task[V]] = {}
         self.hits = 0
         self.misses = 0
@@ -127,9 +136,25 @@ class Cache(Generic[V]):
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _fill(self, key: str, factory: Callable[[], Awaitable[V]], ttl: Ttl | None) -> V:
+        if self._flight is None:
+            return await self._compute(key, factory, ttl)
+        # Other processes share this cache: one of them computes, the rest read its result.
+        return await self._flight.run(
+            f"{self._namespace}:lock:{key}", lambda: self._compute(key, factory, ttl), lambda: self._peek(key)
+        )
+
+    async def _compute(self, key: str, factory: Callable[[], Awaitable[V]], ttl: Ttl | None) -> V:
         value = await factory()
         await self.set(key, value, ttl)
         return value
+
+    async def _peek(self, key: str) -> V | None:
+        """A read that counts in no statistic: the polling of a waiting process."""
+        try:
+            return await self._backend.get(key, namespace=self._namespace)
+        except Exception as exc:  # noqa: BLE001
+            self._backend_failed("get", exc)
+            return None
 
     def _fill_done(self, key: str, task: asyncio.Task[V]) -> None:
         if self._inflight.get(key) is task:

@@ -12,6 +12,7 @@ from aiocache import RedisCache
 from aiocache.serializers import BaseSerializer
 from redis.asyncio.connection import parse_url
 
+from .flight import RedisFlight
 from .memory import BoundedMemoryCache
 from .named import Cache
 
@@ -70,11 +71,20 @@ class CacheRegistry:
     so `max_entries` applies to memory caches only.
     """
 
-    def __init__(self, url: str, *, prefix: str = "mpc", redis_timeout: float = 1.0, redis_pool_size: int = 50) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "mpc",
+        redis_timeout: float = 1.0,
+        redis_pool_size: int = 50,
+        lock_ttl: float = 5.0,
+    ) -> None:
         parts = urlsplit(url)
         self._prefix = prefix
         self._caches: dict[str, Cache[Any]] = {}
         self._redis: RedisBackend | None = None
+        self._flight: RedisFlight | None = None
         if parts.scheme == "redis":
             options = redis_options(url)
             username = options.pop("username")
@@ -85,9 +95,10 @@ class CacheRegistry:
                 timeout=redis_timeout,
                 # A full pool makes callers wait (up to the timeout) instead of failing at once.
                 connection_pool_class=redis.asyncio.BlockingConnectionPool,
-                connection_pool_kwargs={"timeout": redis_timeout, "username": username},
+                connection_pool_kwargs={"timeout": redis_timeout, "username": username, "socket_timeout": redis_timeout},
                 **options,
             )
+            self._flight = RedisFlight(self._redis.client, lock_ttl=lock_ttl)
         elif parts.scheme != "memory":
             raise ValueError(f"unsupported cache URL scheme: {parts.scheme!r}")
 
@@ -95,12 +106,26 @@ class CacheRegistry:
     def backend_name(self) -> str:
         return "redis" if self._redis is not None else "memory"
 
+    @property
+    def redis(self) -> redis.asyncio.Redis | None:
+        """The process's one Redis client (and pool), for the stores that share it; None on memory://."""
+        return self._redis.client if self._redis is not None else None
+
+    async def healthy(self) -> bool:
+        """Whether the backend answers; memory always does."""
+        if self._redis is None:
+            return True
+        try:
+            return bool(await self._redis.client.ping())
+        except Exception:  # noqa: BLE001 - any failure means not healthy
+            return False
+
     def create(self, name: str, *, ttl: float, max_entries: int) -> Cache[Any]:
         if name in self._caches:
             raise ValueError(f"cache {name!r} exists already")
         if self._redis is not None:
             # Keys become "<prefix>:<name>:<key>"; aiocache's Redis backend adds the last ":".
-            cache: Cache[Any] = Cache(name, self._redis, ttl, namespace=f"{self._prefix}:{name}")
+            cache: Cache[Any] = Cache(name, self._redis, ttl, namespace=f"{self._prefix}:{name}", flight=self._flight)
         else:
             cache = Cache(name, BoundedMemoryCache(max_entries), ttl)
         self._caches[name] = cache

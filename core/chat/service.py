@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
-from ..conversations import ConversationStore, Message
+from ..conversations import Message, Store
 from ..llm import ChatMessage, LLMProvider
-from ..ratelimit import RateLimiter
+from ..ratelimit import Limiter
 from ..search import SearchQuery, SearchService, Source
 from ..text import tokenize
 from .prompt import history_window, system_prompt
@@ -52,10 +52,10 @@ class ChatService:
 
     def __init__(
         self,
-        store: ConversationStore,
+        store: Store,
         llm: LLMProvider,
         search: SearchService,
-        limiter: RateLimiter,
+        limiter: Limiter,
         *,
         max_tokens: int,
         history_messages: int = 20,

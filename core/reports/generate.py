@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import ServiceError
@@ -18,8 +18,8 @@ __all__ = ["SectionDone", "generate_report"]
 
 log = logging.getLogger(__name__)
 
-# Called as each section finishes, in the order they finish: (index, title, status).
-SectionDone = Callable[[int, str, str], None]
+# Awaited as each section finishes, in the order they finish: (index, title, status).
+SectionDone = Callable[[int, str, str], Awaitable[None]]
 
 
 async def generate_report(
@@ -34,7 +34,7 @@ async def generate_report(
         async with gate:
             result = await _write_one(writer, plan, section)
         if on_section is not None:
-            on_section(section.index, section.title, result["status"])
+            await on_section(section.index, section.title, result["status"])
         return result
 
     sections = await asyncio.gather(*(write(section) for section in plan.sections))

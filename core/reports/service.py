@@ -132,8 +132,8 @@ class ReportService:
         if job is None or job["owner"] != user_id:
             raise NotFound(f"no report {report_id!r}")
         if job["status"] == "running":
-            progress = self._progress.get(job["key"])
-            job = {**job, "sections_done": len(progress.finished) if progress is not None else 0}
+            progress = await self._jobs.get(_progress_key(job["key"]))
+            job = {**job, "sections_done": progress["done"] if progress is not None else 0}
         return job
 
     async def close(self) -> None:
@@ -160,8 +160,14 @@ class ReportService:
 
     async def _generate(self, plan: ReportPlan, progress: _Progress) -> dict[str, Any]:
         key = plan.cache_key(self._writer.name)
+
+        async def section_done(index: int, title: str, status: str) -> None:
+            progress.record(index, title, status)
+            # Kept with the jobs, so that any instance can tell how far a report has come.
+            await self._jobs.set(_progress_key(key), {"done": len(progress.finished)})
+
         try:
-            report = await generate_report(plan, self._writer, concurrency=self._concurrency, on_section=progress.record)
+            report = await generate_report(plan, self._writer, concurrency=self._concurrency, on_section=section_done)
         finally:
             self._progress.pop(key, None)
         if report["sections_failed"] == len(plan.sections):
@@ -191,6 +197,10 @@ class ReportService:
             raise InvalidInput("query", "no sources were found for it; search with other words")
         outline = list(request.outline) if request.outline else propose_outline(request.query, selected)
         return plan_report(request.query, selected, outline, named)
+
+
+def _progress_key(report_key: str) -> str:
+    return f"progress:{report_key}"
 
 
 def _job(owner: str, key: str, total: int, *, status: str = "running", report: dict[str, Any] | None = None,

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from ..cache import Cache
 from ..errors import NotFound
-from ..ratelimit import RateLimiter
+from ..ratelimit import Limiter
 from .query import SearchQuery
 from ..sources import Source
 
@@ -37,7 +37,7 @@ class SearchService:
         provider: SearchProvider,
         results: Cache[list[dict[str, Any]]],
         sources: Cache[dict[str, Any]],
-        limiter: RateLimiter,
+        limiter: Limiter,
     ) -> None:
         self._provider = provider
         self._results = results

@@ -1,34 +1,15 @@
-"""Per-user conversation history, bounded in messages, in users and in idle time."""
+"""Per-user conversation history in this process, bounded in messages, in users and in idle time."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
 
-__all__ = ["ConversationStats", "ConversationStore", "Message"]
+from .model import ConversationStats, Message, Role
 
-Role = Literal["user", "assistant"]
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    role: Role
-    content: str
-    timestamp: float  # seconds since the epoch
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationStats:
-    users: int
-    messages: int
-    users_evicted: int
-    users_expired: int
+__all__ = ["ConversationStore"]
 
 
 @dataclass(slots=True)
