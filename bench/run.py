@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import auth_overhead, chat, reports, scale, search, soak, token_cache
+from . import auth_overhead, chat, reports, scale, scaleout, search, soak, token_cache
 from .harness import FULL, QUICK, machine
 
 # In the order of the report: a. to g.
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "soak": soak.run,
     "search": search.run,
     "scale": scale.run,
+    "scaleout": scaleout.run,  # needs the Redis at BENCH_REDIS_URL
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
