@@ -11,6 +11,7 @@ import time
 import uuid
 
 import aiohttp
+import redis.asyncio
 
 from core.cache import CacheRegistry
 from tests.fakes.ledewire import FakeLedeWire
@@ -23,9 +24,12 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 async def run(size: Size) -> str:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     seconds = size.pick(5, 2, 0.3)
-    memory_hit, redis_hit = await _hit_costs(prefix, size.pick(20_000, 5_000, 200))
-    one, two = await _throughput(prefix, seconds)
-    calls_one, calls_two = await _identity_calls(prefix, size.pick((50, 1000), (50, 1000), (5, 50)))
+    try:
+        memory_hit, redis_hit = await _hit_costs(prefix, size.pick(20_000, 5_000, 200))
+        one, two = await _throughput(prefix, seconds)
+        calls_one, calls_two = await _identity_calls(prefix, size.pick((50, 1000), (50, 1000), (5, 50)))
+    finally:
+        await _forget(prefix)
     hit_rows = [["memory://", f"{memory_hit:.1f} µs", "1.0×"],
                 ["redis:// (loopback)", f"{redis_hit:.1f} µs", f"{redis_hit / memory_hit:.0f}×"]]
     scale_rows = [["1 instance", f"{one:,.0f}", "1.00"], ["2 instances", f"{two:,.0f}", f"{two / one:.2f}"]]
@@ -42,6 +46,17 @@ async def run(size: Size) -> str:
         + "\n\nThe second instance finds tokens the first validated in Redis, and cross-instance single flight "
         "stops concurrent first requests from calling twice.\n"
     )
+
+
+async def _forget(prefix: str) -> None:
+    """Delete what the run left in Redis."""
+    client = redis.asyncio.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 async def _hit_costs(prefix: str, rounds: int) -> tuple[float, float]:
