@@ -27,8 +27,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # Outermost first: the id and the metrics see every answer, errors included.
-        middlewares=[request_id_middleware, metrics.middleware, error_middleware, auth_middleware],
+        middlewares=[request_id_middleware, metrics.middleware, error_middleware],
     )
+    app.middlewares.append(auth_middleware(app))
     app[settings_key] = settings
     app[metrics_key] = metrics
     app[sweepables_key] = []

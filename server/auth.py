@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from core.errors import Unauthorized, UpstreamError, UpstreamUnavailable
 
@@ -27,14 +27,19 @@ def bearer_token(request: web.Request) -> str:
     return token
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # Unrouted requests fall through, so they answer 404 or 405 rather than 401.
-    if request.match_info.http_exception is None and needs_token(request.path):
-        validator = request.config_dict[token_validator_key]
-        try:
-            request[principal_key] = await validator.authenticate(bearer_token(request))
-        except UpstreamError as exc:
-            # Whatever failed upstream, to the caller the service cannot check tokens now.
-            raise UpstreamUnavailable(exc.service, f"cannot validate the token now ({exc.detail})") from None
-    return await handler(request)
+def auth_middleware(app: web.Application) -> Middleware:
+    """The gate for `app`. It reads the validator from `app` itself: this runs on every
+    authenticated request, and building request.config_dict costs more than the cache hit."""
+
+    @web.middleware
+    async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Unrouted requests fall through, so they answer 404 or 405 rather than 401.
+        if request.match_info.http_exception is None and needs_token(request.path):
+            try:
+                request[principal_key] = await app[token_validator_key].authenticate(bearer_token(request))
+            except UpstreamError as exc:
+                # Whatever failed upstream, to the caller the service cannot check tokens now.
+                raise UpstreamUnavailable(exc.service, f"cannot validate the token now ({exc.detail})") from None
+        return await handler(request)
+
+    return require_token

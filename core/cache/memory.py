@@ -47,15 +47,16 @@ class BoundedMemoryCache(BaseCache):
         log) cost about 2.7 of a hit's 2.8 µs, and guard nothing for a store that
         does no I/O and has no plugins. This is the token check of every request.
         """
-        value = self._lookup(self.build_key(key, namespace=namespace))
+        value = self.peek(self.build_key(key, namespace=namespace))
         if value is None:
             return default
         return loads_fn(value) if loads_fn is not None else value
 
     async def _get(self, key: str, encoding: str | None = "utf-8", _conn: Any = None) -> Any:
-        return self._lookup(key)
+        return self.peek(key)
 
-    def _lookup(self, key: str) -> Any:
+    def peek(self, key: str) -> Any:
+        """The live value under a built key, or None; synchronous, since nothing here waits."""
         entry = self._entries.get(key)
         if entry is None:
             return None
