@@ -55,7 +55,7 @@ class Cache(Generic[V]):
         self._flight = flight
         # A memory backend answers without I/O: read it directly, skipping a layer of awaits on
         # the hot path (every authenticated request reads the token cache).
-        self._peek = backend.peek if isinstance(backend, BoundedMemoryCache) and namespace is None else None
+        self._read_now = backend.peek if isinstance(backend, BoundedMemoryCache) and namespace is None else None
         self._inflight: dict[str, asyncio.Task[V]] = {}
         self.hits = 0
         self.misses = 0
@@ -76,8 +76,8 @@ class Cache(Generic[V]):
         )
 
     async def get(self, key: str) -> V | None:
-        if self._peek is not None:
-            value = self._peek(key)
+        if self._read_now is not None:
+            value = self._read_now(key)
         else:
             try:
                 value = await self._backend.get(key, namespace=self._namespace)
