@@ -86,6 +86,8 @@ async def service(**env: str) -> AsyncIterator[Service]:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the service did not answer /api/health within 15 s")
         yield Service(url, process)
     finally:
         process.terminate()

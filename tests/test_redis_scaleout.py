@@ -8,7 +8,9 @@ import socket
 import subprocess
 
 import pytest
+import redis.asyncio as redis
 
+from core.cache import CacheRegistry
 from tests.conftest import REDIS_URL, bearer, metric
 from tests.test_auth_local import forge
 from tests.test_reports import QUERY, cite_what_you_are_given, outline
@@ -178,3 +180,43 @@ async def test_the_service_degrades_without_redis_and_recovers(app_client, prefi
     finally:
         server.kill()
         server.wait()
+
+
+async def test_a_long_computation_is_done_once_across_processes(prefix):
+    # Two registries stand for two processes; the work outlasts the lock's TTL many times.
+    first, second = (CacheRegistry(REDIS_URL, prefix=prefix, lock_ttl=0.15) for _ in range(2))
+    caches = [registry.create("report", ttl=30, max_entries=10) for registry in (first, second)]
+    calls = 0
+
+    async def slow_report() -> dict[str, str]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.6)
+        return {"report": "done"}
+
+    try:
+        results = await asyncio.gather(*(cache.get_or_compute("key", slow_report) for cache in caches))
+    finally:
+        await first.close()
+        await second.close()
+
+    assert results == [{"report": "done"}] * 2
+    assert calls == 1
+
+
+async def test_a_dead_lock_holder_blocks_no_longer_than_the_lock_ttl(prefix):
+    registry = CacheRegistry(REDIS_URL, prefix=prefix, lock_ttl=0.3)
+    cache = registry.create("token", ttl=30, max_entries=10)
+    dead = redis.from_url(REDIS_URL)
+    # A holder that took the lock and died: nobody renews or releases it.
+    await dead.set(f"{prefix}:token:lock:key", "gone", px=300)
+
+    async def compute() -> dict[str, int]:
+        return {"v": 1}
+
+    try:
+        # Unbounded, this would wait for ever; the lock expires after 0.3 s.
+        assert await asyncio.wait_for(cache.get_or_compute("key", compute), timeout=3) == {"v": 1}
+    finally:
+        await dead.aclose()
+        await registry.close()

@@ -17,21 +17,27 @@ log = logging.getLogger(__name__)
 
 V = TypeVar("V")
 
-# Deletes the lock only if it is still ours: it may have expired and been taken by another.
+# Both act only if the lock is still ours: it may have expired and been taken by another.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 
 
 class RedisFlight:
     """The first process to SET NX the lock computes; the others poll for its result.
 
-    A holder that dies blocks nobody for longer than `lock_ttl`: the lock expires and
-    a waiter takes over. A holder that fails releases the lock without a value, and a
-    waiter tries in its turn. Any Redis fault falls back to computing locally.
+    The holder renews its lock while it computes, so a long computation (a report) is
+    still done once. A holder that dies stops renewing, and blocks nobody for longer
+    than `lock_ttl`: the lock expires and a waiter takes over. A holder that fails
+    releases the lock without a value, and a waiter tries in its turn. No waiter waits
+    past `max_wait`, and any Redis fault falls back to computing locally.
     """
 
-    def __init__(self, client: redis.asyncio.Redis, *, lock_ttl: float = 5.0, poll: float = 0.02) -> None:
+    def __init__(
+        self, client: redis.asyncio.Redis, *, lock_ttl: float = 5.0, max_wait: float = 300.0, poll: float = 0.02
+    ) -> None:
         self._client = client
         self._lock_ttl = lock_ttl
+        self._max_wait = max_wait
         self._poll = poll
 
     async def run(self, lock_key: str, compute: Callable[[], Awaitable[V]], read: Callable[[], Awaitable[V | None]]) -> V:
@@ -43,17 +49,28 @@ class RedisFlight:
                 log.warning("flight lock %s unavailable: %r", lock_key, exc)
                 return await compute()
             if acquired:
+                keepalive = asyncio.create_task(self._renew(lock_key, token))
                 try:
                     return await compute()
                 finally:
+                    keepalive.cancel()
                     await self._release(lock_key, token)
             value = await self._await_holder(lock_key, read)
             if value is not None:
                 return value
         return await compute()
 
+    async def _renew(self, lock_key: str, token: str) -> None:
+        while True:
+            await asyncio.sleep(self._lock_ttl / 3)
+            try:
+                await self._client.eval(_RENEW, 1, lock_key, token, int(self._lock_ttl * 1000))
+            except Exception as exc:  # noqa: BLE001 - if the lock lapses, another may compute too
+                log.warning("could not renew %s: %r", lock_key, exc)
+
     async def _await_holder(self, lock_key: str, read: Callable[[], Awaitable[V | None]]) -> V | None:
-        deadline = time.monotonic() + self._lock_ttl
+        """The holder's result; None once the lock is gone without one, or after max_wait."""
+        deadline = time.monotonic() + self._max_wait
         while time.monotonic() < deadline:
             await asyncio.sleep(self._poll)
             value = await read()

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from aiocache.base import BaseCache
 
+from ..errors import UpstreamUnavailable
 from .flight import RedisFlight
 from .memory import BoundedMemoryCache
 
@@ -90,7 +91,9 @@ class Cache(Generic[V]):
             self.hits += 1
         return value
 
-    async def set(self, key: str, value: V, ttl: Ttl | None = None) -> None:
+    async def set(self, key: str, value: V, ttl: Ttl | None = None, *, required: bool = False) -> None:
+        """Store `value`. A failing backend skips the write, unless the write is `required`:
+        then it raises UpstreamUnavailable, for records that must not silently vanish."""
         seconds = self._seconds(ttl, value)
         if seconds <= 0:
             return
@@ -98,6 +101,8 @@ class Cache(Generic[V]):
             await self._backend.set(key, value, ttl=seconds, namespace=self._namespace)
         except Exception as exc:  # noqa: BLE001
             self._backend_failed("set", exc)
+            if required:
+                raise UpstreamUnavailable("cache", f"the {self.name} store is unavailable; try again shortly") from None
 
     async def delete(self, key: str) -> None:
         try:

@@ -2,7 +2,8 @@
 
 The bounds are the memory store's, enforced atomically by Lua scripts: a list per user
 trimmed on every push, a sorted set of users by last activity trimmed on write, and a
-TTL on every list for idle expiry.
+TTL on every list for idle expiry. The scripts touch keys they derive from a user id,
+so the store needs one Redis (or a primary with replicas), not a Redis Cluster.
 """
 
 from __future__ import annotations
@@ -21,26 +22,37 @@ __all__ = ["RedisConversationStore"]
 
 log = logging.getLogger(__name__)
 
+# Activity is timed by Redis' clock, so instances with skewed clocks agree on who is idle.
+_NOW = "local clock = redis.call('TIME') local now = clock[1] * 1000 + math.floor(clock[2] / 1000)\n"
+
 # KEYS: the user's list, the users set, the evicted counter.
-# ARGV: message, max messages, idle ms, now ms, max users, user id, list key prefix.
-_APPEND = """
+# ARGV: message, max messages, idle ms, max users, user id, list key prefix.
+_APPEND = _NOW + """
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+redis.call('ZADD', KEYS[2], now, ARGV[5])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if excess > 0 then
   local gone = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
-  for _, user in ipairs(gone) do redis.call('DEL', ARGV[7] .. user) end
+  for _, user in ipairs(gone) do redis.call('DEL', ARGV[6] .. user) end
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
   redis.call('INCRBY', KEYS[3], #gone)
 end
 return redis.call('LLEN', KEYS[1])
 """
 
-# KEYS: the users set, the expired counter. ARGV: oldest activity to keep (ms), list key prefix.
-_SWEEP = """
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+# KEYS: the user's list, the users set. ARGV: idle ms, user id. Reading counts as activity;
+# ZADD XX never re-adds a user who was evicted.
+_READ = _NOW + """
+redis.call('ZADD', KEYS[2], 'XX', now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('LRANGE', KEYS[1], 0, -1)
+"""
+
+# KEYS: the users set, the expired counter. ARGV: idle ms, list key prefix.
+_SWEEP = _NOW + """
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, 1000)
 for _, user in ipairs(gone) do redis.call('DEL', ARGV[2] .. user) end
 if #gone > 0 then
   redis.call('ZREM', KEYS[1], unpack(gone))
@@ -65,6 +77,7 @@ class RedisConversationStore:
         self._max_users = max_users
         self._idle_ms = int(idle_ttl * 1000)
         self._append = client.register_script(_APPEND)
+        self._read = client.register_script(_READ)
         self._sweep = client.register_script(_SWEEP)
         self._errors = 0
         self._snapshot = ConversationStats(0, 0, 0, 0)
@@ -79,17 +92,11 @@ class RedisConversationStore:
     async def append(self, user_id: str, role: Role, content: str) -> int:
         message = orjson.dumps({"role": role, "content": content, "timestamp": time.time()})
         keys = [self._lists + user_id, self._users, self._evicted]
-        args = [message, self._max_messages, self._idle_ms, _now_ms(), self._max_users, user_id, self._lists]
+        args = [message, self._max_messages, self._idle_ms, self._max_users, user_id, self._lists]
         return int(await self._call(self._append(keys=keys, args=args)))
 
     async def history(self, user_id: str) -> list[Message]:
-        key = self._lists + user_id
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.lrange(key, 0, -1)
-            # Reading counts as activity, as in the memory store; XX: never re-adds an evicted user.
-            pipe.zadd(self._users, {user_id: _now_ms()}, xx=True)
-            pipe.pexpire(key, self._idle_ms)
-            raw, *_ = await self._call(pipe.execute())
+        raw = await self._call(self._read(keys=[self._lists + user_id, self._users], args=[self._idle_ms, user_id]))
         return [Message(**orjson.loads(item)) for item in raw]
 
     async def clear(self, user_id: str) -> None:
@@ -101,7 +108,7 @@ class RedisConversationStore:
     async def sweep(self) -> int:
         """Drop users idle past the TTL (their lists expire by themselves), then refresh the stats."""
         removed = int(await self._call(self._sweep(keys=[self._users, self._expired],
-                                                   args=[_now_ms() - self._idle_ms, self._lists])))
+                                                   args=[self._idle_ms, self._lists])))
         users = await self._call(self._client.zrange(self._users, 0, -1))
         async with self._client.pipeline(transaction=False) as pipe:
             for user in users:
@@ -120,6 +127,3 @@ class RedisConversationStore:
             log.warning("conversation store: %r", exc)
             raise UpstreamUnavailable("redis", "the conversation store is unavailable; try again shortly") from None
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["cited_numbers", "keep_citations", "renumber"]
+__all__ = ["cited_numbers", "keep_citations", "renumber", "strip_citations"]
 
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
@@ -32,4 +32,12 @@ def cited_numbers(texts: Iterable[str]) -> list[int]:
 
 
 def renumber(text: str, mapping: dict[int, int]) -> str:
-    return _CITATION.sub(lambda match: "".join(f"[{mapping[int(p)]}]" for p in match.group(1).split(",")), text)
+    """Apply old -> new numbers; a number outside the mapping is dropped, never guessed."""
+    return _CITATION.sub(
+        lambda match: "".join(f"[{mapping[n]}]" for n in map(int, match.group(1).split(",")) if n in mapping), text
+    )
+
+
+def strip_citations(text: str) -> str:
+    """A quoted sentence's own footnote marks ("rose sharply.[14]") would read as ours: drop them."""
+    return keep_citations(text, ())

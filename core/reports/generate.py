@@ -76,8 +76,9 @@ async def _synthesize(
 
 def _assemble(plan: ReportPlan, sections: list[dict[str, Any]], synthesis: Synthesis) -> dict[str, Any]:
     """Number citations by first appearance across the report, so each source keeps one number."""
-    texts = [section["content"] for section in sections] + [synthesis.summary, *synthesis.conflicts]
-    order = cited_numbers(texts)
+    texts = [section["content"] for section in sections]
+    texts += [synthesis.summary, *synthesis.conflicts, *synthesis.research_directions]
+    order = [n for n in cited_numbers(texts) if 1 <= n <= len(plan.numbered)]
     mapping = {old: new for new, old in enumerate(order, start=1)}
     for section in sections:
         section["content"] = renumber(section["content"], mapping)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from .plan import OutlineItem, ReportPlan, plan_report, propose_outline
 from .writers import SectionWriter
 
 __all__ = ["ReportHandle", "ReportRequest", "ReportService", "SectionEvent"]
+
+log = logging.getLogger(__name__)
 
 SectionEvent = tuple[int, str, str]  # index, title, status
 # A partial report is kept only briefly, so that asking again soon retries its failed sections.
@@ -62,11 +65,14 @@ class ReportHandle:
         """Each section as it finishes, until the report is done."""
         while True:
             getter = asyncio.ensure_future(self.events.get())
-            await asyncio.wait({getter, self.task}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
+            try:
+                await asyncio.wait({getter, self.task}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()
+            if getter.done() and not getter.cancelled():
                 yield getter.result()
                 continue
-            getter.cancel()
             while not self.events.empty():
                 yield self.events.get_nowait()
             return
@@ -115,15 +121,21 @@ class ReportService:
             return ReportHandle(report_id, total, True, done, events)
         if self._running.get(user_id, 0) >= self._max_per_user:
             raise RateLimited(f"at most {self._max_per_user} reports may run at once for one user", retry_after=5)
-        if len(self._tasks) >= self._max_running:
+        if sum(self._running.values()) >= self._max_running:
             raise CapacityExceeded("the server is writing as many reports as it can; retry shortly")
+        # The slot is taken before the first await, so concurrent starts cannot race past the caps.
+        self._running[user_id] = self._running.get(user_id, 0) + 1
+        try:
+            # Written before the id is handed out: an id that could never be read is worse than a 503.
+            await self._jobs.set(report_id, _job(user_id, key, total), required=True)
+        except BaseException:
+            self._release(user_id)
+            raise
         progress = self._progress.setdefault(key, _Progress())
         events = progress.listen()
-        await self._jobs.set(report_id, _job(user_id, key, total))
-        self._running[user_id] = self._running.get(user_id, 0) + 1
         task = asyncio.create_task(self._run(report_id, user_id, key, plan, progress, events))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_finished)
         return ReportHandle(report_id, total, False, task, events)
 
     async def status(self, user_id: str, report_id: str) -> dict[str, Any]:
@@ -145,17 +157,24 @@ class ReportService:
         self, report_id: str, user_id: str, key: str, plan: ReportPlan, progress: _Progress,
         events: asyncio.Queue[SectionEvent],
     ) -> dict[str, Any]:
+        total = len(plan.sections)
         try:
             report = await self._reports.get_or_compute(key, lambda: self._generate(plan, progress), ttl=self._ttl)
-        except ServiceError as exc:
-            await self._jobs.set(report_id, _job(user_id, key, len(plan.sections), status="failed", error=exc.message))
-            raise
+        except BaseException as exc:
+            # Whatever ended it (a failure, a bug, shutdown), the job must not read "running" for ever.
+            message = exc.message if isinstance(exc, ServiceError) else "the report was interrupted"
+            await asyncio.shield(self._jobs.set(report_id, _job(user_id, key, total, status="failed", error=message)))
+            if isinstance(exc, ServiceError) or not isinstance(exc, Exception):
+                raise
+            log.exception("report %s failed", report_id)
+            raise UpstreamError("report", "the report failed on our side") from None
         finally:
             progress.listeners.remove(events)
-            self._running[user_id] -= 1
-            if not self._running[user_id]:
-                del self._running[user_id]
-        await self._jobs.set(report_id, _job(user_id, key, len(plan.sections), status=report["status"], report=report))
+            if not progress.listeners and not progress.finished and self._progress.get(key) is progress:
+                self._progress.pop(key, None)  # ended before its generation began
+            self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._release(user_id)
+        await self._jobs.set(report_id, _job(user_id, key, total, status=report["status"], report=report))
         return report
 
     async def _generate(self, plan: ReportPlan, progress: _Progress) -> dict[str, Any]:
@@ -166,14 +185,21 @@ class ReportService:
             # Kept with the jobs, so that any instance can tell how far a report has come.
             await self._jobs.set(_progress_key(key), {"done": len(progress.finished)})
 
+        await self._jobs.delete(_progress_key(key))  # a regenerated partial report starts from zero
         try:
             report = await generate_report(plan, self._writer, concurrency=self._concurrency, on_section=section_done)
         finally:
             self._progress.pop(key, None)
+            await self._jobs.delete(_progress_key(key))
         if report["sections_failed"] == len(plan.sections):
             errors = "; ".join(sorted({section["error"] for section in report["sections"]}))
             raise UpstreamError("report", f"every section failed: {errors}")
         return report
+
+    def _release(self, user_id: str) -> None:
+        self._running[user_id] -= 1
+        if not self._running[user_id]:
+            del self._running[user_id]
 
     def _ttl(self, report: dict[str, Any]) -> float:
         return self._reports.ttl if report["status"] == "complete" else min(PARTIAL_TTL, self._reports.ttl)
@@ -197,6 +223,12 @@ class ReportService:
             raise InvalidInput("query", "no sources were found for it; search with other words")
         outline = list(request.outline) if request.outline else propose_outline(request.query, selected)
         return plan_report(request.query, selected, outline, named)
+
+
+def _finished(task: asyncio.Task[dict[str, Any]]) -> None:
+    # A background report's error was recorded in its job; mark it seen so asyncio does not log it.
+    if not task.cancelled():
+        task.exception()
 
 
 def _progress_key(report_key: str) -> str:

@@ -12,7 +12,7 @@ from ..errors import UpstreamBadResponse
 from ..llm import LLMProvider
 from ..search import LocalSearch, Source
 from ..text import Sentence, pick_sentences, sentence_terms, tokenize
-from .citations import keep_citations
+from .citations import keep_citations, strip_citations
 from .plan import ReportPlan, SectionPlan
 
 __all__ = ["ExtractiveWriter", "ModelWriter", "SectionWriter", "Synthesis", "WrittenSection"]
@@ -73,7 +73,7 @@ class ExtractiveWriter:
             picked = pick_sentences(self._texts.sentences(source), terms, self._per_source)
             if picked:
                 number = plan.number_of(source)
-                paragraphs.append(" ".join(f"{sentence} [{number}]" for sentence in picked))
+                paragraphs.append(" ".join(f"{strip_citations(sentence)} [{number}]" for sentence in picked))
         return "\n\n".join(paragraphs)
 
     async def synthesize(self, plan: ReportPlan, sections: list[WrittenSection]) -> Synthesis:
@@ -84,7 +84,7 @@ class ExtractiveWriter:
         for number, source in enumerate(plan.numbered, start=1):
             contrasting = [item for item in self._texts.sentences(source) if _CONTRAST.search(item[0])]
             for sentence in pick_sentences(contrasting, query_terms, 1):
-                conflicts.append(f"{sentence} [{number}]")
+                conflicts.append(f"{strip_citations(sentence)} [{number}]")
         return Synthesis(" ".join(summary), conflicts[:3], _directions(plan, sections))
 
 
