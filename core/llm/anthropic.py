@@ -6,11 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-import aiohttp
 import orjson
 
 from ..errors import UpstreamBadResponse, UpstreamError
-from ..retry import RetryPolicy
 from .base import ChatMessage
 from .remote import RemoteModel, require_text
 from .sse import sse_events
@@ -22,27 +20,10 @@ API_VERSION = "2023-06-01"
 
 class AnthropicChat(RemoteModel):
     name = "anthropic"
+    path = "/v1/messages"
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        base_url: str,
-        api_key: str,
-        model: str,
-        timeout: float,
-        stream_timeout: float,
-        retry: RetryPolicy,
-    ) -> None:
-        super().__init__(
-            session,
-            url=base_url.rstrip("/") + "/v1/messages",
-            headers={"x-api-key": api_key, "anthropic-version": API_VERSION},
-            model=model,
-            timeout=timeout,
-            stream_timeout=stream_timeout,
-            retry=retry,
-        )
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return {"x-api-key": api_key or "", "anthropic-version": API_VERSION}
 
     async def complete(self, system: str, messages: list[ChatMessage], max_tokens: int) -> str:
         data = await self._post(self._body(system, messages, max_tokens, stream=False))

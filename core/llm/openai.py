@@ -6,11 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-import aiohttp
 import orjson
 
 from ..errors import UpstreamBadResponse
-from ..retry import RetryPolicy
 from .base import ChatMessage
 from .remote import RemoteModel, require_text
 from .sse import sse_events
@@ -20,29 +18,11 @@ __all__ = ["OpenAIChat"]
 
 class OpenAIChat(RemoteModel):
     name = "openai"
+    path = "/chat/completions"
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        base_url: str,
-        api_key: str | None,
-        model: str,
-        timeout: float,
-        stream_timeout: float,
-        retry: RetryPolicy,
-    ) -> None:
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
         # A local model server takes no key; sending an empty bearer would confuse some.
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        super().__init__(
-            session,
-            url=base_url.rstrip("/") + "/chat/completions",
-            headers=headers,
-            model=model,
-            timeout=timeout,
-            stream_timeout=stream_timeout,
-            retry=retry,
-        )
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def complete(self, system: str, messages: list[ChatMessage], max_tokens: int) -> str:
         data = await self._post(self._body(system, messages, max_tokens, stream=False))

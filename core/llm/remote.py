@@ -15,28 +15,35 @@ __all__ = ["RemoteModel"]
 
 
 class RemoteModel:
-    """POSTs JSON to one endpoint; 429, 5xx and 529 are retried per the policy."""
+    """POSTs JSON to `base_url` + `path`; 429, 5xx and 529 are retried per the policy.
+
+    A provider names its endpoint's path and how its key is sent.
+    """
 
     name = "remote"
+    path = ""
 
     def __init__(
         self,
         session: aiohttp.ClientSession,
         *,
-        url: str,
-        headers: dict[str, str],
+        base_url: str,
+        api_key: str | None,
         model: str,
         timeout: float,
         stream_timeout: float,
         retry: RetryPolicy,
     ) -> None:
         self._session = session
-        self._url = url
-        self._headers = headers
+        self._url = base_url.rstrip("/") + self.path
+        self._headers = self.auth_headers(api_key)
         self.model = model
         self._timeout = timeout
         self._stream_timeout = stream_timeout
         self._retry = retry
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        raise NotImplementedError
 
     async def _post(self, body: dict[str, Any]) -> Any:
         send = partial(
