@@ -53,7 +53,6 @@ class LocalModel:
 
     def compose(self, messages: list[ChatMessage], max_tokens: int) -> str:
         asked = [message["content"] for message in messages if message["role"] == "user"]
-        question = asked[-1] if asked else ""
         # The recent questions together: a follow-up such as "in Europe, since 2019" narrows the
         # earlier topic rather than replacing it.
         focus = " ".join(asked[-3:])
